@@ -1,0 +1,3 @@
+from sloctl.cli import main
+
+main()

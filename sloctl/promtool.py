@@ -1,0 +1,68 @@
+"""Running Prometheus's own checker, ``promtool``, on generated rules and tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sloctl.errors import ToolError, ToolNotFoundError
+
+PROMTOOL_PACKAGE = "prometheus"
+
+
+def find_promtool() -> str:
+    """The path of ``promtool``.
+
+    Raises:
+        ToolNotFoundError: it is not installed.
+    """
+    path = shutil.which("promtool")
+    if path is None:
+        raise ToolNotFoundError("promtool", PROMTOOL_PACKAGE)
+    return path
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _run(args: Sequence[str], timeout: float, cwd: Path | None = None) -> Run:
+    try:
+        proc = subprocess.run(
+            [find_promtool(), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise ToolError("promtool", f"{args[0]} {args[1]} took longer than {timeout:.0f}s") from err
+    return Run(proc.returncode, (proc.stdout + proc.stderr).strip())
+
+
+def check_rules(paths: Sequence[Path], timeout: float = 120) -> None:
+    """Run ``promtool check rules``.
+
+    Raises:
+        ToolError: promtool rejected a file; its output says why.
+    """
+    if not paths:
+        return
+    run = _run(["check", "rules", *map(str, paths)], timeout)
+    if not run.ok:
+        raise ToolError("promtool", "check rules rejected the generated rules", run.output)
+
+
+def run_rule_tests(paths: Sequence[Path], timeout: float = 600, cwd: Path | None = None) -> Run:
+    """Run ``promtool test rules`` and return its exit status and output."""
+    return _run(["test", "rules", *map(str, paths)], timeout, cwd)

@@ -1,0 +1,46 @@
+"""Turning pydantic validation errors into ``path:line: field: message`` problems."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from sloctl.errors import SpecProblem
+from sloctl.spec.yamlsrc import Loc, YamlDocument
+
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+_MESSAGES = {
+    "extra_forbidden": "unknown field",
+    "missing": "required field is missing",
+}
+
+
+def _message(error: dict[str, object]) -> str:
+    kind = str(error.get("type", ""))
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    message = str(error.get("msg", "invalid value"))
+    for prefix in _PREFIXES:
+        message = message.removeprefix(prefix)
+    return message.splitlines()[0]
+
+
+def _clean_loc(loc: Sequence[object]) -> Loc:
+    """Drop pydantic's internal steps (``function-after[...]``) from a location."""
+    return tuple(
+        part
+        for part in loc
+        if isinstance(part, int) or (isinstance(part, str) and "[" not in part and "-" not in part)
+    )
+
+
+def validation_problems(
+    doc: YamlDocument, err: ValidationError, base: Loc = ()
+) -> list[SpecProblem]:
+    """One problem per pydantic error, located in ``doc`` under ``base``."""
+    problems = []
+    for error in err.errors():
+        loc = (*base, *_clean_loc(error["loc"]))
+        problems.append(doc.problem(loc, _message(dict(error))))
+    return problems

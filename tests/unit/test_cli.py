@@ -1,0 +1,101 @@
+"""The CLI contract: output formats, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.helpers import FIXTURES, write
+
+SPEC = """\
+apiVersion: sloctl.dev/v1
+kind: ServiceSLOs
+metadata:
+  name: orders
+spec:
+  slos:
+    - name: availability
+      objective: {objective}
+      sli:
+        ratio:
+          errors: http_requests_total{{code=~"5.."}}
+          total: http_requests_total
+"""
+
+
+def test_validate_prints_a_table(cli):
+    result = cli("validate", str(FIXTURES / "specs"))
+    assert result.code == 0
+    assert "checkout-events-errors" in result.out
+    assert "ok: 8 SLOs in 1 files are valid" in result.out
+
+
+def test_validate_json_for_scripts(cli):
+    result = cli("validate", str(FIXTURES / "specs"), "-o", "json")
+    data = json.loads(result.out)
+    ids = [s["id"] for s in data["slos"]]
+    assert "checkout-latency-per-route" in ids
+    route = next(s for s in data["slos"] if s["id"] == "checkout-latency-per-route")
+    assert route["group_by"] == ["route"]
+    assert route["alerts"] == ["page", "ticket"]
+
+
+def test_validate_yaml_output(cli):
+    result = cli("validate", str(FIXTURES / "specs"), "--output", "yaml")
+    assert yaml.safe_load(result.out)["slos"][0]["id"] == "checkout-custom-windows"
+
+
+def test_errors_are_one_line_each_exit_1_no_traceback(cli, specs_dir: Path):
+    path = write(specs_dir / "bad.yaml", SPEC.format(objective="abc").replace("ratio:", "raito:"))
+    result = cli("validate", str(specs_dir))
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert lines == [
+        f"Error: {path}:8: spec.slos[0].objective: Input should be a valid number, unable to "
+        "parse string as a number",
+        f"Error: {path}:10: spec.slos[0].sli.raito: unknown field",
+    ]
+    assert "Traceback" not in result.err
+
+
+def test_verbose_shows_the_traceback(cli, specs_dir: Path):
+    write(specs_dir / "bad.yaml", SPEC.format(objective="abc"))
+    result = cli("validate", str(specs_dir), "--verbose")
+    assert result.code == 1
+    assert "Traceback" in result.err
+
+
+def test_usage_error_exits_2(cli):
+    result = cli("validate", "--output", "xml")
+    assert result.code == 2
+    assert "xml" in result.err
+
+
+def test_diff_exit_codes(cli, specs_dir: Path, tmp_path: Path):
+    write(specs_dir / "orders.yaml", SPEC.format(objective="99.9"))
+    rules = tmp_path / "rules"
+    result = cli("diff", "-f", str(specs_dir), "--rules-dir", str(rules))
+    assert result.code == 1
+    assert "+++ b/" in result.out
+    assert "orders.rules.yml" in result.out
+    changed = cli("diff", "-f", str(specs_dir), "--rules-dir", str(rules), "-o", "json")
+    assert json.loads(changed.out) == {
+        "changes": [{"path": f"{rules}/orders.rules.yml", "kind": "rules", "status": "created"}]
+    }
+
+
+def test_apply_dry_run_writes_nothing(cli, specs_dir: Path, tmp_path: Path):
+    write(specs_dir / "orders.yaml", SPEC.format(objective="99.9"))
+    rules = tmp_path / "rules"
+    result = cli("apply", "-f", str(specs_dir), "--rules-dir", str(rules), "--dry-run")
+    assert result.code == 0
+    assert "would write" in result.out
+    assert not rules.exists()
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.code == 0
+    assert result.out.startswith("sloctl ")
