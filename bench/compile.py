@@ -32,8 +32,8 @@ KINDS = [
       groupBy: [route]
       sli:
         events:
-          errorQuery: sum by (route) (rate(requests_total{{job="svc{i}",code=~"5.."}}[{{{{window}}}}]))
-          totalQuery: sum by (route) (rate(requests_total{{job="svc{i}"}}[{{{{window}}}}]))""",
+          errorQuery: sum by (route) (rate(req_total{{job="svc{i}",code=~"5.."}}[{{{{window}}}}]))
+          totalQuery: sum by (route) (rate(req_total{{job="svc{i}"}}[{{{{window}}}}]))""",
     """\
       sli:
         boolGauge:
