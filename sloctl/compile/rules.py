@@ -268,14 +268,31 @@ def compile_slo(slo: SLO, source: Source | None = None) -> tuple[RuleGroup, Rule
     )
     short.extend(_alerts(slo, source))
 
+    if source.events:
+        # Event counts of the last 5 minutes, recorded every 5 minutes: consecutive
+        # evaluations tile time, so summing them over a window counts every event once.
+        total_count = f"{series.total_count(BASE_WINDOW)}{sel}"
+        long.append(
+            RecordingRule(
+                series.total_count(BASE_WINDOW),
+                f"{source.total(BASE_WINDOW)} * {BASE_WINDOW}",
+                labels,
+            )
+        )
+        long.append(
+            RecordingRule(
+                series.error_count(BASE_WINDOW),
+                f"({source.errors(BASE_WINDOW, f'{total_count} / {BASE_WINDOW}')}) * {BASE_WINDOW}",
+                labels,
+            )
+        )
     for window in windows:
         if window in raw:
             continue
         span = format_duration(window)
         if source.events:
-            errors = f"{series.error_events(BASE_WINDOW)}{sel}"
-            total = f"{series.total_events(BASE_WINDOW)}{sel}"
-            expr = f"sum_over_time({errors}[{span}])\n/\n(sum_over_time({total}[{span}]) > 0)"
+            errors = f"{series.error_count(BASE_WINDOW)}{sel}"
+            expr = f"sum_over_time({errors}[{span}])\n/\n(sum_over_time({total_count}[{span}]) > 0)"
         else:
             expr = f"avg_over_time({series.error_ratio(BASE_WINDOW)}{sel}[{span}])"
         long.append(RecordingRule(series.error_ratio(window), expr, labels))
@@ -283,7 +300,7 @@ def compile_slo(slo: SLO, source: Source | None = None) -> tuple[RuleGroup, Rule
             long.append(
                 RecordingRule(
                     series.total_events(window),
-                    f"avg_over_time({series.total_events(BASE_WINDOW)}{sel}[{span}])",
+                    f"avg_over_time({total_count}[{span}]) / {BASE_WINDOW}",
                     labels,
                 )
             )

@@ -24,6 +24,16 @@ def error_events(window: int) -> str:
     return f"slo:sli_error_events:rate{format_duration(window)}"
 
 
+def total_count(window: int) -> str:
+    """All events counted in ``window``; recorded every ``window`` for the long windows to sum."""
+    return f"slo:sli_total_events:increase{format_duration(window)}"
+
+
+def error_count(window: int) -> str:
+    """Bad events counted in ``window``; recorded every ``window`` for the long windows to sum."""
+    return f"slo:sli_error_events:increase{format_duration(window)}"
+
+
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"

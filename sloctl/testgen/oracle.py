@@ -149,33 +149,40 @@ class Model:
         return _span([line.ratio(t, minutes, inc) for inc in (True, False)])
 
     def chained(self, line: Timeline, t: int, window: int, seen_by_alerts: bool = False) -> Span:
-        """A window chained from the base, as a query at ``t`` sees it.
+        """A window chained from 5-minute counts, as a query at ``t`` sees it.
 
-        The long group runs after the group holding the alerts, so an alert at
-        ``t`` sees the value of an earlier evaluation: one step earlier when
-        every group runs every step, up to the group's own interval when it
-        runs on its own schedule.
+        Two schedules are modelled: promtool 2.x runs every group at every step
+        (in the pinned order, the alerts' group first), while Prometheus, and a
+        promtool that keeps group intervals, runs the long group every 5 minutes.
+        Alerts see the long group's last evaluation before ``t``. With events, the
+        long group sums counts it records itself at its own cadence; raw ratios
+        average the 5-minute ratio the short group records every step.
         """
         minutes = window // MINUTE
         values: list[float | None] = []
-        if seen_by_alerts:
-            lags = range(self.step, LONG_GROUP_INTERVAL + self.step + 1, self.step)
-        else:
-            lags = range(0, LONG_GROUP_INTERVAL, self.step)
-        for lag in lags:
-            at = t - lag
+        cadences = {self.step, max(self.step, LONG_GROUP_INTERVAL)}
+        for cadence in sorted(cadences):
+            # alerts: the last long evaluation before t; queries: the one at or before t
+            last_before = -(-t // cadence) * cadence - cadence
+            at = last_before if seen_by_alerts else (t // cadence) * cadence
+            stride = cadence if self.events else self.step
             for inclusive in (True, False):
-                value = self._chain(line, at, minutes, inclusive, skip_warmup=False)
-                values.append(value)
+                values.append(self._chain(line, at, minutes, inclusive, False, stride))
                 # Prometheus extrapolates the first base windows (less than 5 minutes of
                 # data) differently; bound their weight by also leaving them out.
-                trimmed = self._chain(line, at, minutes, inclusive, skip_warmup=True)
+                trimmed = self._chain(line, at, minutes, inclusive, True, stride)
                 if trimmed is not None:
                     values.append(trimmed)
         return _span(values)
 
     def _chain(
-        self, line: Timeline, t: int, minutes: int, inclusive: bool, skip_warmup: bool
+        self,
+        line: Timeline,
+        t: int,
+        minutes: int,
+        inclusive: bool,
+        skip_warmup: bool,
+        stride: int,
     ) -> float | None:
         if t < 0:
             return None
@@ -184,7 +191,7 @@ class Model:
         first = max(first, BASE if skip_warmup else 0)
         if first > t:
             return None
-        prefix = line.base_prefix(inclusive, self.step)
+        prefix = line.base_prefix(inclusive, stride)
         last = prefix[t]
         before = prefix[first - 1] if first > 0 else (0.0, 0.0, 0.0, 0)
         bad, total, ratios, count = (a - b for a, b in zip(last, before, strict=True))

@@ -98,9 +98,11 @@ def test_window_sli_is_traffic_weighted_and_chained():
     rules = rules_by_name(slo())
     window = rules["slo:sli_error:ratio_rate30d"].expr
     assert window == (
-        'sum_over_time(slo:sli_error_events:rate5m{slo="orders-availability"}[30d])\n/\n'
-        '(sum_over_time(slo:sli_total_events:rate5m{slo="orders-availability"}[30d]) > 0)'
+        'sum_over_time(slo:sli_error_events:increase5m{slo="orders-availability"}[30d])\n/\n'
+        '(sum_over_time(slo:sli_total_events:increase5m{slo="orders-availability"}[30d]) > 0)'
     )
+    counts = rules["slo:sli_total_events:increase5m"].expr
+    assert counts == "sum(rate(http_requests_total[5m])) * 300"
     # no rule reads more than 6h of raw samples
     for name, rule in rules.items():
         if "http_requests_total" in rule.expr:
