@@ -25,13 +25,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from sloctl.durations import parse_duration
 from sloctl.errors import SpecError, SpecProblem
 from sloctl.spec.errors import validation_problems
 from sloctl.spec.models import Model
-from sloctl.spec.yamlsrc import load_documents
+from sloctl.spec.yamlsrc import Loc, load_documents
 
 #: The receiver sloctl defines itself: the server's webhook.
 SERVER_RECEIVER = "sloctl-server"
@@ -142,26 +142,6 @@ class RoutingSpec(Model):
     receivers: tuple[Receiver, ...] = ()
     teams: dict[str, TeamRouting] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _references(self) -> RoutingSpec:
-        names = [r.name for r in self.receivers]
-        if SERVER_RECEIVER in names:
-            raise ValueError(f"{SERVER_RECEIVER!r} is defined by sloctl; configure it in server")
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"receiver {duplicates[0]!r} is defined twice")
-        known = {*names, SERVER_RECEIVER}
-        used = [("defaults", self.defaults.page), ("defaults", self.defaults.ticket)]
-        for team, routing in sorted(self.teams.items()):
-            used += [(f"teams.{team}", r) for r in (routing.page, routing.ticket) if r]
-        for where, name in used:
-            if name not in known:
-                raise ValueError(
-                    f"{where} names receiver {name!r}, which is not defined "
-                    f"(defined: {', '.join(sorted(known))})"
-                )
-        return self
-
     def receivers_of(self, team: str | None) -> tuple[str, str]:
         """(page receiver, ticket receiver) of a team, falling back to the defaults."""
         routing = self.teams.get(team or "", TeamRouting())
@@ -174,6 +154,37 @@ class Routing(Model):
     api_version: Literal["sloctl.dev/v1"]
     kind: Literal["Routing"]
     spec: RoutingSpec = Field(default_factory=RoutingSpec)
+
+
+def reference_problems(spec: RoutingSpec) -> list[tuple[Loc, str]]:
+    """Receivers defined twice, reserved, or named without being defined: (location, message)."""
+    problems: list[tuple[Loc, str]] = []
+    seen: set[str] = set()
+    for i, receiver in enumerate(spec.receivers):
+        loc: Loc = ("receivers", i, "name")
+        if receiver.name == SERVER_RECEIVER:
+            problems.append(
+                (loc, f"{SERVER_RECEIVER!r} is defined by sloctl; configure it in server")
+            )
+        elif receiver.name in seen:
+            problems.append((loc, f"receiver {receiver.name!r} is defined twice"))
+        seen.add(receiver.name)
+    known = {*seen, SERVER_RECEIVER}
+    used: list[tuple[Loc, str | None]] = [
+        (("defaults", "page"), spec.defaults.page),
+        (("defaults", "ticket"), spec.defaults.ticket),
+    ]
+    for team, routing in spec.teams.items():
+        used += [
+            (("teams", team, "page"), routing.page),
+            (("teams", team, "ticket"), routing.ticket),
+        ]
+    for loc, name in used:
+        if name is not None and name not in known:
+            problems.append(
+                (loc, f"receiver {name!r} is not defined (defined: {', '.join(sorted(known))})")
+            )
+    return problems
 
 
 def default_routing() -> RoutingSpec:
@@ -196,7 +207,11 @@ def load_routing(path: Path) -> RoutingSpec:
         raise SpecError.at(str(path), 0, "", "a routing file holds exactly one YAML document")
     doc = docs[0]
     try:
-        return Routing.model_validate(doc.data).spec
+        spec = Routing.model_validate(doc.data).spec
     except ValidationError as err:
         problems: list[SpecProblem] = validation_problems(doc, err)
         raise SpecError(problems) from err
+    references = reference_problems(spec)
+    if references:
+        raise SpecError(doc.problem(("spec", *loc), message) for loc, message in references)
+    return spec

@@ -39,8 +39,18 @@ def test_apply_writes_then_reports_unchanged(cli, specs_dir: Path, tmp_path: Pat
     assert first.code == 0, first.err
     changes = json.loads(first.out)["changes"]
     assert [c for c in changes if c["kind"] == "rules"] == [
-        {"path": f"{rules}/billing.rules.yml", "kind": "rules", "status": "created", "written": True},
-        {"path": f"{rules}/orders.rules.yml", "kind": "rules", "status": "created", "written": True},
+        {
+            "path": f"{rules}/billing.rules.yml",
+            "kind": "rules",
+            "status": "created",
+            "written": True,
+        },
+        {
+            "path": f"{rules}/orders.rules.yml",
+            "kind": "rules",
+            "status": "created",
+            "written": True,
+        },
     ]
     assert {(Path(c["path"]).name, c["kind"]) for c in changes if c["kind"] != "rules"} == {
         ("alertmanager.yml", "alertmanager"),
