@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.markup import escape
 from rich.syntax import Syntax
 
 from sloctl.apply import TargetReport, Targets, apply_outputs
@@ -188,7 +189,7 @@ def _change_rows(changes: list[Change], written: set[int] | None = None) -> list
         status = f"[{styles[c.status]}]{c.status}[/]"
         if written is not None and id(c) not in written and c.status != "unchanged":
             status = f"[red]not written[/] ({c.status})"
-        rows.append((c.path.as_posix(), c.kind, status))
+        rows.append((escape(c.path.as_posix()), c.kind, status))
     return rows
 
 
@@ -217,7 +218,7 @@ def _target_rows(reports: list[TargetReport]) -> list[tuple[str, ...]]:
             r.target,
             r.url,
             f"[{styles[r.status]}]{r.status}[/]",
-            "\n".join(r.errors if r.status == "failed" else r.changes) or "-",
+            escape("\n".join(r.errors if r.status == "failed" else r.changes) or "-"),
         )
         for r in reports
     ]
@@ -346,7 +347,7 @@ def apply(
     console, progress_console = stdout(), stderr()
 
     def progress(message: str) -> None:
-        progress_console.print(f"[dim]{message}[/]", highlight=False)
+        progress_console.print(f"[dim]{escape(message)}[/]", highlight=False)
 
     with new_client() as client:
         targets = _targets(
