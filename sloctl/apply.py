@@ -120,6 +120,7 @@ def push_prometheus(
     expected = set().union(*(_group_names(c.new) for c in done if c.status != "removed"))
     dropped = set().union(*(_group_names(c.old) for c in done)) - expected
     changed = any(c.status != "unchanged" for c in done)
+    progress(f"prometheus {url}: checking its rule groups")
     try:
         if not changed and expected <= set(prom.rule_groups()):
             return TargetReport(
@@ -167,6 +168,7 @@ def push_alertmanager(
     content = generated.new
     live_path = live if live is not None and live.resolve() != generated.path.resolve() else None
     old_live: str | None = None
+    progress(f"alertmanager {url}: checking its configuration")
     try:
         if live_path is not None:
             old_live = live_path.read_text(encoding="utf-8") if live_path.is_file() else None
@@ -215,6 +217,7 @@ def push_grafana(
 ) -> TargetReport:
     """Save every dashboard into the folder; delete the dashboards of removed services."""
     lines: list[str] = []
+    progress(f"grafana {url}: folder {targets.grafana_folder}")
     try:
         if api.ensure_folder(targets.grafana_folder, targets.grafana_folder_title):
             lines.append(f"created folder {targets.grafana_folder_title!r}")

@@ -199,7 +199,7 @@ def _overview_panels(slos: Sequence[SLO], settings: DashboardSettings) -> list[P
         .title("Firing SLO alerts")
         .datasource(PROMETHEUS)
         .with_target(
-            prom('ALERTS{alertstate="firing",slo!="",service=~"$service"}', "", "A", instant=True)
+            prom('ALERTS{alertstate="firing",slo!="",service=~"$service"}', "", "A", table=True)
         )
         .with_transformation(_organize(["alertname", "severity", "slo", "service", "team"]))
         .no_value("no SLO alert is firing")
@@ -213,7 +213,7 @@ def _overview_panels(slos: Sequence[SLO], settings: DashboardSettings) -> list[P
         table_b.Panel()
         .title("SLOs")
         .datasource(PROMETHEUS)
-        .with_target(prom(f"{series.INFO}{selected}", "", "A", instant=True))
+        .with_target(prom(f"{series.INFO}{selected}", "", "A", table=True))
         .with_transformation(
             _organize(["slo", "service", "team", "objective", "window", "sli_kind"])
         )

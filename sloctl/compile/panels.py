@@ -99,12 +99,20 @@ class JaegerSearch(cogbuilder.Builder[cogvariants.Dataquery]):
         )
 
 
-def prom(expr: str, legend: str, ref_id: str, *, instant: bool = False) -> prom_b.Dataquery:
-    """A Prometheus query on the dashboard's Prometheus variable."""
+def prom(
+    expr: str, legend: str, ref_id: str, *, instant: bool = False, table: bool = False
+) -> prom_b.Dataquery:
+    """A Prometheus query on the dashboard's Prometheus variable.
+
+    ``instant`` asks for the latest value only (bar gauges); ``table`` also
+    returns it as one row per series with the labels as columns (tables).
+    """
     query = prom_b.Dataquery().expr(expr).legend_format(legend).ref_id(ref_id)
     query = query.datasource(PROMETHEUS)
-    if instant:
-        query = query.instant().format(prom_m.PromQueryFormat.TABLE)
+    if instant or table:
+        query = query.instant()
+    if table:
+        query = query.format(prom_m.PromQueryFormat.TABLE)
     return query
 
 

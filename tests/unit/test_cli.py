@@ -105,3 +105,12 @@ def test_version(cli):
     result = cli("--version")
     assert result.code == 0
     assert result.out.startswith("sloctl ")
+
+
+def test_help_never_shows_a_token_from_the_environment(cli, monkeypatch):
+    monkeypatch.setenv("SLOCTL_GRAFANA_TOKEN", "grafana-token-value")
+    monkeypatch.setenv("SLOCTL_SERVER_TOKEN", "server-token-value")
+    result = cli("apply", "--help")
+    assert result.code == 0
+    assert "SLOCTL_GRAFANA_TOKEN" in result.out
+    assert "token-value" not in result.out
