@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grafana_foundation_sdk.models import dashboard as dash_m
 
 from sloctl.build import Build, Layout, build
 from sloctl.compile import GENERATED_MARK, series
@@ -16,6 +17,7 @@ from sloctl.compile.dashboards import (
     OVERVIEW_UID,
     DashboardSettings,
     compile_dashboards,
+    render,
     service_uid,
 )
 from sloctl.compile.rules import AlertingRule, RecordingRule, compile_slo
@@ -217,3 +219,10 @@ def test_output_is_deterministic_sorted_json_with_the_generated_header(every_kin
         assert data["description"].startswith(GENERATED_MARK)
         assert "sloctl" in data["tags"]
         assert data["editable"] is False
+
+
+def test_files_decode_into_grafanas_dashboard_model_unchanged(evidence: Build):
+    """Read back with the SDK's Grafana 11 schema types, every field survives re-encoding."""
+    for board in boards(evidence).values():
+        model = dash_m.Dashboard.from_json(board)
+        assert json.loads(render(model)) == board
