@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sloctl.compile import render_rule_file
+from sloctl.compile.alertmanager import FILENAME as ALERTMANAGER_FILE
+from sloctl.compile.alertmanager import render_alertmanager
+from sloctl.compile.dashboards import DashboardSettings, compile_dashboards
 from sloctl.compile.rules import RuleFile, check_slo, compile_service
 from sloctl.errors import SpecError, SpecProblem
 from sloctl.spec.loader import SpecSet, load_specs
+from sloctl.spec.models import SLO
+from sloctl.spec.routing import RoutingSpec, default_routing
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,29 @@ class GeneratedFile:
     kind: str
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where the generated files go, and what the generated files are made from besides specs."""
+
+    rules_dir: Path = Path("alert_rules")
+    dashboards_dir: Path = Path("dashboards")
+    routing: RoutingSpec = field(default_factory=default_routing)
+    routing_source: str | None = None
+    dashboards: DashboardSettings = field(default_factory=DashboardSettings)
+
+    @property
+    def alertmanager_file(self) -> Path:
+        return self.rules_dir / ALERTMANAGER_FILE
+
+    @property
+    def managed(self) -> list[tuple[Path, str, str]]:
+        """Directories whose generated files that are no longer produced get removed."""
+        return [
+            (self.rules_dir, "*.rules.yml", "rules"),
+            (self.dashboards_dir, "*.json", "dashboards"),
+        ]
+
+
 @dataclass
 class Build:
     """Specs that passed every check, ready to compile."""
@@ -29,21 +57,50 @@ class Build:
     specs: SpecSet
     warnings: list[SpecProblem] = field(default_factory=list)
 
-    def rule_files(self) -> list[RuleFile]:
-        out = []
-        for service, slos in self.specs.by_service().items():
-            sources = {
+    def sources(self, slos: list[SLO]) -> list[str]:
+        """The spec files these SLOs were read from, as displayed in generated headers."""
+        return sorted(
+            {
                 display_path(self.specs.origins[s.id].doc.path)
                 for s in slos
                 if s.id in self.specs.origins
             }
-            out.append(compile_service(service, slos, sorted(sources)))
-        return out
+        )
+
+    def rule_files(self) -> list[RuleFile]:
+        return [
+            compile_service(service, slos, self.sources(slos))
+            for service, slos in self.specs.by_service().items()
+        ]
 
     def rules_outputs(self, rules_dir: Path) -> list[GeneratedFile]:
         return [
             GeneratedFile(rules_dir / rf.filename, render_rule_file(rf), "rules")
             for rf in self.rule_files()
+        ]
+
+    def alertmanager_output(self, layout: Layout) -> GeneratedFile:
+        sources = self.sources(self.specs.slos)
+        if layout.routing_source:
+            sources.append(display_path(layout.routing_source))
+        text = render_alertmanager(self.specs.slos, layout.routing, sources)
+        return GeneratedFile(layout.alertmanager_file, text, "alertmanager")
+
+    def dashboard_outputs(self, layout: Layout) -> list[GeneratedFile]:
+        by_service = {
+            service: (slos, self.sources(slos)) for service, slos in self.specs.by_service().items()
+        }
+        return [
+            GeneratedFile(layout.dashboards_dir / board.filename, board.content, "dashboards")
+            for board in compile_dashboards(by_service, layout.dashboards)
+        ]
+
+    def outputs(self, layout: Layout) -> list[GeneratedFile]:
+        """Every generated file: rules, the Alertmanager config, dashboards."""
+        return [
+            *self.rules_outputs(layout.rules_dir),
+            self.alertmanager_output(layout),
+            *self.dashboard_outputs(layout),
         ]
 
 

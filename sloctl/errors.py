@@ -13,6 +13,7 @@ exit codes of the contract (0 ok, 1 invalid input or failed check, 2 usage,
     │   └── ToolNotFoundError        the binary is not installed (says how to install it)
     ├── OutputError                  writing generated files failed; old files kept
     ├── TargetError                  a push target (Prometheus, Alertmanager, ...) refused
+    ├── LockError                    another sloctl apply holds the lock
     ├── UsageError                   bad combination of options          exit 2
     └── GateClosedError              the budget policy says freeze       exit 3
 """
@@ -98,7 +99,20 @@ class OutputError(SloctlError):
 
 
 class TargetError(SloctlError):
-    """A live target refused what apply sent."""
+    """A live target refused what apply sent, or could not be reached."""
+
+    def __init__(self, target: str, message: str, details: Iterable[str] = ()) -> None:
+        self.target = target
+        self.message = message
+        self.details = [d for d in details if d]
+        super().__init__(f"{target}: {message}")
+
+    def lines(self) -> list[str]:
+        return [str(self), *(f"  {d}" for d in self.details)]
+
+
+class LockError(SloctlError):
+    """Another ``sloctl apply`` kept the lock on the outputs longer than we would wait."""
 
 
 class UsageError(SloctlError):

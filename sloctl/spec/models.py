@@ -419,6 +419,32 @@ class BudgetPolicy(Model):
         return self
 
 
+# ----------------------------------------------------------------- evidence
+
+
+class JaegerEvidence(Model):
+    """Where the SLO's error traces are: a Jaeger service and, optionally, one operation."""
+
+    service: str = Field(min_length=1)
+    operation: str | None = Field(None, min_length=1)
+
+
+class ElasticsearchEvidence(Model):
+    """Where the SLO's error logs are: an index (pattern) and a Lucene query for the errors."""
+
+    index: str = Field(min_length=1, description="index or pattern, e.g. logs-orders-*")
+    query: str = Field(
+        min_length=1, description="Lucene query, e.g. level:error AND service:orders"
+    )
+
+
+class Evidence(Model):
+    """Traces and logs behind a burning budget; dashboards and the server show them."""
+
+    jaeger: JaegerEvidence | None = None
+    elasticsearch: ElasticsearchEvidence | None = None
+
+
 # ---------------------------------------------------------------------- SLO
 
 
@@ -458,6 +484,7 @@ class SLO(Model):
     labels: StrMap = Field(default_factory=dict)
     alerting: Alerting = Field(default_factory=Alerting)
     budget_policy: BudgetPolicy = Field(default_factory=BudgetPolicy)
+    evidence: Evidence = Field(default_factory=Evidence)
     source: str | None = Field(None, description="where the SLO was read from (path:line)")
 
     @field_validator("service", "name")

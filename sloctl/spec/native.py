@@ -35,6 +35,7 @@ from sloctl.spec.models import (
     SLO,
     Alerting,
     BudgetPolicy,
+    Evidence,
     Model,
     StrMap,
     Window,
@@ -65,6 +66,7 @@ class Defaults(Model):
     window: Window | None = None
     alerting: Alerting | None = None
     budget_policy: BudgetPolicy | None = None
+    evidence: Evidence | None = None
 
 
 class SLOEntry(Model):
@@ -77,6 +79,7 @@ class SLOEntry(Model):
     labels: StrMap = Field(default_factory=dict)
     alerting: Alerting | None = None
     budget_policy: BudgetPolicy | None = None
+    evidence: Evidence | None = None
 
     @field_validator("name")
     @classmethod
@@ -149,6 +152,7 @@ def read_native(doc: YamlDocument) -> tuple[list[tuple[SLO, Loc]], list[SpecProb
                 labels={**spec.labels, **entry.labels},
                 alerting=entry.alerting or spec.defaults.alerting or Alerting(),
                 budget_policy=entry.budget_policy or spec.defaults.budget_policy or BudgetPolicy(),
+                evidence=entry.evidence or spec.defaults.evidence or Evidence(),
                 source=f"{doc.path}:{doc.line_of(loc)}",
             )
         except ValidationError as err:
@@ -186,10 +190,11 @@ def to_native(slos: Sequence[SLO]) -> dict[str, Any]:
             labels={k: v for k, v in slo.labels.items() if k not in shared},
             alerting=slo.alerting,
             budget_policy=slo.budget_policy,
+            evidence=slo.evidence,
         )
         dumped = entry.model_dump(by_alias=True, exclude_defaults=True, mode="json")
         dumped["window"] = slo.window.model_dump(mode="json")
-        for key in ("alerting", "budgetPolicy"):
+        for key in ("alerting", "budgetPolicy", "evidence"):
             if dumped.get(key) == {}:
                 del dumped[key]
         entries.append(dumped)

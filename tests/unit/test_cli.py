@@ -81,8 +81,14 @@ def test_diff_exit_codes(cli, specs_dir: Path, tmp_path: Path):
     assert "+++ b/" in result.out
     assert "orders.rules.yml" in result.out
     changed = cli("diff", "-f", str(specs_dir), "--rules-dir", str(rules), "-o", "json")
+    dashboards = tmp_path / "dashboards"
     assert json.loads(changed.out) == {
-        "changes": [{"path": f"{rules}/orders.rules.yml", "kind": "rules", "status": "created"}]
+        "changes": [
+            {"path": f"{rules}/alertmanager.yml", "kind": "alertmanager", "status": "created"},
+            {"path": f"{dashboards}/orders.json", "kind": "dashboards", "status": "created"},
+            {"path": f"{dashboards}/slo-overview.json", "kind": "dashboards", "status": "created"},
+            {"path": f"{rules}/orders.rules.yml", "kind": "rules", "status": "created"},
+        ]
     }
 
 
@@ -99,3 +105,12 @@ def test_version(cli):
     result = cli("--version")
     assert result.code == 0
     assert result.out.startswith("sloctl ")
+
+
+def test_help_never_shows_a_token_from_the_environment(cli, monkeypatch):
+    monkeypatch.setenv("SLOCTL_GRAFANA_TOKEN", "grafana-token-value")
+    monkeypatch.setenv("SLOCTL_SERVER_TOKEN", "server-token-value")
+    result = cli("apply", "--help")
+    assert result.code == 0
+    assert "SLOCTL_GRAFANA_TOKEN" in result.out
+    assert "token-value" not in result.out
