@@ -66,9 +66,8 @@ def keep_severity(
     warnings.append(
         doc.problem(
             (*loc, "severity"),
-            f"{tool} label severity={value!r} is kept as {ORIGINAL_SEVERITY}={value!r}: "
-            "sloctl's severity label is always page or ticket; route on "
-            f'severity="page|ticket" or on {ORIGINAL_SEVERITY}',
+            f"{tool} label severity={value!r} is kept as {ORIGINAL_SEVERITY}={value!r} "
+            "(sloctl's severity label is always page or ticket)",
         )
     )
     return out

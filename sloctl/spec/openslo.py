@@ -979,7 +979,6 @@ def _read_slo(obj: Obj[SLOSpec], doc: YamlDocument, loc: Loc, ctx: _Ctx, out: Re
     if sli_spec.ratio_metric is not None:
         ratio_sli = _ratio_sli(sli_spec.ratio_metric, sdoc, (*sli_loc, "ratioMetric"), ctx)
     team, labels = _labels(obj.metadata)
-    policies_loc = (*sloc, "alertPolicies") if spec.alert_policies else sloc
     for k, (objective, name) in enumerate(zip(spec.objectives, _objective_names(obj), strict=True)):
         oloc = (*sloc, "objectives", k)
         if ratio_sli is not None:
@@ -1015,8 +1014,10 @@ def _read_slo(obj: Obj[SLOSpec], doc: YamlDocument, loc: Loc, ctx: _Ctx, out: Re
             },
         )
         if slo is not None:
+            # alert checks point at the policies, or at the objective that sets the budget
+            alerting_loc = (*sloc, "alertPolicies") if spec.alert_policies else oloc
             fields: tuple[tuple[Loc, Loc], ...] = (
-                (("alerting",), policies_loc),
+                (("alerting",), alerting_loc),
                 (("objective",), oloc),
             )
             out.slos.append((slo, Origin(doc, oloc, fields)))

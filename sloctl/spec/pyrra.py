@@ -348,8 +348,10 @@ def _read_doc(doc: YamlDocument, out: ReadResult) -> None:
         },
     )
     if slo is not None:
+        # alert checks point at spec.alerting, or at the target that sets the budget
+        has_alerting = "alerting" in doc.data.get("spec", {})
         fields: tuple[tuple[Loc, Loc], ...] = (
-            (("alerting",), ("spec", "alerting")),
+            (("alerting",), ("spec", "alerting") if has_alerting else ("spec", "target")),
             (("objective",), ("spec", "target")),
         )
         out.slos.append((slo, Origin(doc, (), fields)))

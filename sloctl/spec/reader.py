@@ -21,10 +21,11 @@ from sloctl.spec.yamlsrc import Loc, YamlDocument
 class Origin:
     """Where an SLO was defined: the document and the location of its entry.
 
-    ``fields`` maps a location in sloctl's own terms (``("alerting", "page")``)
-    to where that setting lives in the source document, for formats whose
-    field names differ (Sloth's ``alerting.page_alert``); checks that run on
-    the typed SLO then point at the user's own line.
+    ``fields`` maps a location in sloctl's own terms (``("alerting", "page")``,
+    or any location under it) to where that setting lives in the source
+    document, for formats whose field names differ (Sloth's
+    ``alerting.page_alert``); checks that run on the typed SLO then point at
+    the user's own line and field.
     """
 
     doc: YamlDocument
@@ -34,7 +35,7 @@ class Origin:
     def problem(self, sub: Loc, message: str) -> SpecProblem:
         for ours, theirs in sorted(self.fields, key=lambda pair: -len(pair[0])):
             if tuple(sub[: len(ours)]) == ours:
-                return self.doc.problem((*theirs, *sub[len(ours) :]), message)
+                return self.doc.problem(theirs, message)
         return self.doc.problem((*self.loc, *sub), message)
 
 

@@ -425,7 +425,7 @@ def _read_doc(doc: YamlDocument, out: ReadResult) -> None:
             out.problems.append(
                 doc.problem(
                     ("kind",),
-                    "kind AlertWindows is not supported: it configures `sloth generate` "
+                    "AlertWindows is not supported: it configures `sloth generate` "
                     "(--slo-period-windows-path), it is not an SLO; sloctl scales the workbook's "
                     "alert windows from each SLO's window (set alerting.windows in a native spec "
                     "to change them)",
