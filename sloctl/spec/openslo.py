@@ -823,6 +823,7 @@ def _alerting(spec: SLOSpec, doc: YamlDocument, loc: Loc, window: Window, ctx: _
         return Alerting()
     plans = {"page": _SeverityPlan(), "ticket": _SeverityPlan()}
     absent = False
+    dangling = False  # a notification target is missing: report the conditions too, then stop
     for i, entry in enumerate(spec.alert_policies):
         ploc = (*loc, "alertPolicies", i)
         if isinstance(entry, PolicyRef):
@@ -835,12 +836,15 @@ def _alerting(spec: SLOSpec, doc: YamlDocument, loc: Loc, window: Window, ctx: _
             policy, pdoc, pspec_loc = entry.spec, doc, (*ploc, "spec")
         for j, target in enumerate(policy.notification_targets):
             if isinstance(target, TargetRef):
-                ctx.resolve(
-                    "AlertNotificationTarget",
-                    target.target_ref,
-                    pdoc,
-                    (*pspec_loc, "notificationTargets", j, "targetRef"),
-                )
+                try:
+                    ctx.resolve(
+                        "AlertNotificationTarget",
+                        target.target_ref,
+                        pdoc,
+                        (*pspec_loc, "notificationTargets", j, "targetRef"),
+                    )
+                except _SkipSLO:
+                    dangling = True
         absent = absent or policy.alert_when_no_data
         if not policy.alert_when_breaching:
             if not policy.alert_when_no_data:
@@ -861,6 +865,8 @@ def _alerting(spec: SLOSpec, doc: YamlDocument, loc: Loc, window: Window, ctx: _
             _condition(found.spec, found.doc, found.loc, window, plans, ctx)
         else:
             _condition(condition.spec, pdoc, (*cloc, "spec"), window, plans, ctx)
+    if dangling:
+        raise _SkipSLO()
     severities = {}
     for severity, plan in plans.items():
         labels = {ORIGINAL_SEVERITY: plan.original} if plan.original else {}

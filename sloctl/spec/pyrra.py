@@ -306,7 +306,9 @@ def _read_doc(doc: YamlDocument, out: ReadResult) -> None:
                 f"not {objective * 100:g}%",
             )
         )
-    window = attempt(lambda: Window(rolling=spec.window), doc, ("spec", "window"), problems)
+    window = attempt(
+        partial(Window, rolling=spec.window), doc, ("spec", "window"), problems, {"rolling": ()}
+    )
     sli, grouping, grouping_loc = _sli(spec.indicator, doc, ("spec", "indicator"), problems)
     group_by = attempt(
         lambda: check_group_by(tuple(grouping)), doc, (*grouping_loc, "grouping"), problems
