@@ -53,12 +53,19 @@ def keep_severity(
     loc: Loc,
     warnings: list[SpecProblem],
     tool: str,
+    own: str | None = None,
 ) -> dict[str, str]:
-    """The labels with a ``severity`` label moved to ``original_severity``, warning about it."""
+    """The labels with a ``severity`` label moved to ``original_severity``, warning about it.
+
+    ``own`` is the severity of the alert the labels belong to: ``severity: page`` on a
+    page alert says nothing new and is dropped without a warning.
+    """
     out = dict(labels)
     if "severity" not in out:
         return out
     value = out.pop("severity")
+    if value == own:
+        return out
     if ORIGINAL_SEVERITY in out and out[ORIGINAL_SEVERITY] != value:
         out["severity"] = value  # the model rejects it, at this location
         return out

@@ -120,8 +120,6 @@ class Spec(_Pyrra):
 class ServiceLevelObjective(_Pyrra):
     """A Pyrra SLO document."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
     api_version: Literal["pyrra.dev/v1alpha1"] = Field(alias="apiVersion")
     kind: Literal["ServiceLevelObjective"]
     metadata: ObjectMeta
@@ -297,6 +295,22 @@ def _read_doc(doc: YamlDocument, out: ReadResult) -> None:
     }
     service = labels.pop("service", None) or meta.namespace or DEFAULT_SERVICE
     team = labels.pop("team", None)
+    written = doc.data.get("spec", {})
+    if written.get("partial_response_strategy"):
+        out.warnings.append(
+            doc.problem(
+                ("spec", "partial_response_strategy"),
+                "ignored: a Thanos Ruler setting; sloctl writes Prometheus rule files",
+            )
+        )
+    if spec.performance_over_accuracy:
+        out.warnings.append(
+            doc.problem(
+                ("spec", "performanceOverAccuracy"),
+                "ignored: sloctl always chains its long windows from 5-minute event rates, "
+                "exactly (docs/rules.md)",
+            )
+        )
     objective = attempt(lambda: _target(spec.target), doc, ("spec", "target"), problems)
     if objective is not None and 0 < objective < 1:
         out.warnings.append(

@@ -63,9 +63,7 @@ class _Snake(BaseModel):
 class _Camel(BaseModel):
     """CRD keys: camelCase, as in Sloth's Kubernetes API types."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel)
 
 
 class Alert(_Snake):
@@ -314,7 +312,8 @@ def _alerting(
     for field_name in ("page_alert", "ticket_alert"):
         alert: Alert = getattr(spec, field_name)
         where = (*base, d.key(field_name))
-        labels = keep_severity(alert.labels, doc, (*where, "labels"), out.warnings, d.tool)
+        own = "page" if field_name == "page_alert" else "ticket"
+        labels = keep_severity(alert.labels, doc, (*where, "labels"), out.warnings, d.tool, own)
         severities[field_name] = attempt(
             partial(
                 SeverityAlert,
@@ -345,6 +344,30 @@ def _alerting(
     )
     out.problems.extend(problems)
     return result
+
+
+def _ignored(
+    entry: SLOSpec | CrdSLOSpec, doc: YamlDocument, loc: Loc, warnings: list[SpecProblem]
+) -> None:
+    """Warn about settings of older Sloth versions that sloctl reads but does not use."""
+    if not isinstance(entry, SLOSpec):
+        return
+    if entry.info_labels:
+        warnings.append(
+            doc.problem(
+                (*loc, "infoLabels"),
+                "ignored: sloctl's slo:info series carries objective, window and sli_kind, "
+                "not extra labels (set labels to label every series)",
+            )
+        )
+    if entry.interval is not None:
+        warnings.append(
+            doc.problem(
+                (*loc, "interval"),
+                "ignored: sloctl evaluates its rule groups every 30s (alerts) and 5m "
+                "(long windows)",
+            )
+        )
 
 
 def _read_service(
@@ -384,6 +407,7 @@ def _read_service(
                 )
             )
             continue
+        _ignored(entry, doc, loc, out.warnings)
         sli = _sli(entry, doc, loc, d, problems)
         slo_labels = attempt(
             partial(check_label_names, entry.labels), doc, (*loc, "labels"), problems

@@ -151,6 +151,7 @@ def test_timeslices_are_rejected_in_one_line(tmp_path: Path):
         "events (Occurrences); time-slice budgets count good time slices, which these rules "
         "do not compute",
         f"{path}:12: spec.objectives[0].timeSliceTarget: required with budgetingMethod Timeslices",
+        f"{path}:12: spec.objectives[0].timeSliceWindow: required with budgetingMethod Timeslices",
     ]
 
 
