@@ -188,3 +188,11 @@ def test_fraction_target_warns(tmp_path: Path):
     assert str(warning) == (
         f"{path}:7: spec.target: target is a percentage (0-100): 0.99 means 0.99%, not 99%"
     )
+
+
+def test_thanos_setting_is_ignored_with_a_warning():
+    result = build([PYRRA / "quiet.yaml"])
+    assert [str(w) for w in result.warnings] == [
+        f"{PYRRA / 'quiet.yaml'}:10: spec.partial_response_strategy: ignored: a Thanos Ruler "
+        "setting; sloctl writes Prometheus rule files"
+    ]

@@ -212,3 +212,20 @@ def test_alert_windows_config_is_rejected(tmp_path: Path):
     )
     (line,) = errors(path)
     assert line.startswith(f"{path}:2: kind: AlertWindows is not supported: it configures")
+
+
+def test_older_sloth_settings_are_ignored_with_warnings(tmp_path: Path):
+    path = write(
+        tmp_path / "s.yaml",
+        "version: prometheus/v1\nservice: shop\nslos:\n  - name: a\n    objective: 99\n"
+        "    infoLabels: {owner: web}\n    interval: {all: 1m}\n"
+        "    sli: {raw: {error_ratio_query: 'x[{{.window}}]'}}\n"
+        "    alerting:\n      page_alert:\n        labels: {severity: page}\n",
+    )
+    result = build([path])
+    assert [str(w).split(": ", 2)[1] for w in result.warnings] == [
+        "slos[0].infoLabels",
+        "slos[0].interval",
+    ]  # and `severity: page` on the page alert says nothing new: dropped without a warning
+    (slo,) = result.specs.slos
+    assert slo.alerting.page.labels == {}
