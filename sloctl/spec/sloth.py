@@ -109,7 +109,7 @@ def _one_sli(raw: object, events: object, plugin: object) -> None:
 # -------------------------------------------------------------- prometheus/v1
 
 
-class Alerting_(_Snake):  # noqa: N801 - the dialect's own Alerting, not sloctl's
+class PlainAlerting(_Snake):
     name: str | None = None
     labels: StrMap = Field(default_factory=dict)
     annotations: StrMap = Field(default_factory=dict)
@@ -117,35 +117,35 @@ class Alerting_(_Snake):  # noqa: N801 - the dialect's own Alerting, not sloctl'
     ticket_alert: Alert = Field(default_factory=Alert)
 
 
-class Events(_Snake):
+class PlainEvents(_Snake):
     error_query: str
     total_query: str
 
 
-class Raw(_Snake):
+class PlainRaw(_Snake):
     error_ratio_query: str
 
 
-class SLISpec(_Snake):
-    raw: Raw | None = None
-    events: Events | None = None
+class PlainSLISpec(_Snake):
+    raw: PlainRaw | None = None
+    events: PlainEvents | None = None
     plugin: SLIPlugin | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> SLISpec:
+    def _one(self) -> PlainSLISpec:
         _one_sli(self.raw, self.events, self.plugin)
         return self
 
 
-class SLOSpec(_Snake):
+class PlainSLOSpec(_Snake):
     name: str
     description: str = ""
     objective: float
     labels: StrMap = Field(default_factory=dict)
     info_labels: StrMap = Field(default_factory=dict, alias="infoLabels")
     plugins: PluginChain | None = None
-    sli: SLISpec
-    alerting: Alerting_ = Field(default_factory=Alerting_)
+    sli: PlainSLISpec
+    alerting: PlainAlerting = Field(default_factory=PlainAlerting)
     interval: Interval | None = None
 
 
@@ -156,7 +156,7 @@ class ServiceLevel(_Snake):
     service: str
     labels: StrMap = Field(default_factory=dict)
     slo_plugins: PluginChain | None = None
-    slos: list[SLOSpec] = Field(min_length=1)
+    slos: list[PlainSLOSpec] = Field(min_length=1)
 
 
 # ------------------------------------------------------------------------ CRD
@@ -246,7 +246,7 @@ def _plugin_ids(chain: PluginChain) -> str:
 
 
 def _sli(
-    entry: SLOSpec | CrdSLOSpec,
+    entry: PlainSLOSpec | CrdSLOSpec,
     doc: YamlDocument,
     loc: Loc,
     d: _Dialect,
@@ -303,7 +303,7 @@ def _sli(
 
 
 def _alerting(
-    entry: SLOSpec | CrdSLOSpec, doc: YamlDocument, loc: Loc, d: _Dialect, out: ReadResult
+    entry: PlainSLOSpec | CrdSLOSpec, doc: YamlDocument, loc: Loc, d: _Dialect, out: ReadResult
 ) -> Alerting | None:
     spec = entry.alerting
     base = (*loc, "alerting")
@@ -347,10 +347,10 @@ def _alerting(
 
 
 def _ignored(
-    entry: SLOSpec | CrdSLOSpec, doc: YamlDocument, loc: Loc, warnings: list[SpecProblem]
+    entry: PlainSLOSpec | CrdSLOSpec, doc: YamlDocument, loc: Loc, warnings: list[SpecProblem]
 ) -> None:
     """Warn about settings of older Sloth versions that sloctl reads but does not use."""
-    if not isinstance(entry, SLOSpec):
+    if not isinstance(entry, PlainSLOSpec):
         return
     if entry.info_labels:
         warnings.append(
@@ -376,7 +376,7 @@ def _read_service(
     service: str,
     labels: dict[str, str],
     slo_plugins: PluginChain | None,
-    entries: Sequence[SLOSpec | CrdSLOSpec],
+    entries: Sequence[PlainSLOSpec | CrdSLOSpec],
     out: ReadResult,
 ) -> None:
     base = d.base
