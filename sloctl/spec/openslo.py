@@ -394,7 +394,7 @@ def _window(tw: TimeWindow, doc: YamlDocument, loc: Loc, ctx: _Ctx) -> Window:
             f"on {first} at 00:00:00 in timeZone",
         )
     window = attempt(
-        lambda: Window(calendar=calendar, time_zone=tw.calendar.time_zone),  # type: ignore[union-attr]
+        partial(Window, calendar=calendar, time_zone=tw.calendar.time_zone),
         doc,
         (*loc, "calendar", "timeZone"),
         ctx.problems,
