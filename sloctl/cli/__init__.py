@@ -17,7 +17,7 @@ import typer
 from typer.exceptions import TyperException
 
 from sloctl import __version__
-from sloctl.cli import specs
+from sloctl.cli import convert, specs
 from sloctl.cli.common import stderr
 from sloctl.errors import SloctlError
 
@@ -54,6 +54,7 @@ def _root(
 app.command("validate")(specs.validate)
 app.command("apply")(specs.apply)
 app.command("diff")(specs.diff)
+app.command("convert")(convert.convert_command)
 
 
 def _register_optional() -> None:

@@ -44,6 +44,7 @@ from sloctl.spec.models import (
     check_name,
     check_objective,
 )
+from sloctl.spec.reader import Origin, Reader, ReadResult
 from sloctl.spec.yamlsrc import Loc, YamlDocument
 
 API_VERSION = "sloctl.dev/v1"
@@ -160,6 +161,18 @@ def read_native(doc: YamlDocument) -> tuple[list[tuple[SLO, Loc]], list[SpecProb
             continue
         slos.append((slo, loc))
     return slos, problems
+
+
+def _read_all(docs: Sequence[YamlDocument]) -> ReadResult:
+    result = ReadResult()
+    for doc in docs:
+        found, problems = read_native(doc)
+        result.slos.extend((slo, Origin(doc, loc)) for slo, loc in found)
+        result.problems.extend(problems)
+    return result
+
+
+READER = Reader("sloctl", lambda doc: is_native(doc.data), _read_all)
 
 
 def to_native(slos: Sequence[SLO]) -> dict[str, Any]:
