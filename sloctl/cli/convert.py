@@ -57,7 +57,7 @@ def convert_command(
             f"{clashes[0].as_posix()} exists and differs; pass --force to replace it "
             "(nothing was written)"
         )
-    apply_changes(changes, check=lambda temps: check_round_trip(converted, temps))
+    apply_changes(changes, checks={"spec": lambda temps: check_round_trip(converted, temps)})
     by_path = {output_dir / c.filename: c for c in converted}
     rows = [
         (
