@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from sloctl.durations import DAY
 from sloctl.spec.conventions import percent
-from sloctl.spec.models import check_name
+from sloctl.spec.models import Name, check_name
 
 API_VERSION = "openslo/v1"
 KINDS = (
@@ -65,15 +65,10 @@ class _O(BaseModel):
 
 
 class Metadata(_O):
-    name: str
+    name: Name
     display_name: str | None = Field(None, max_length=63)
     labels: dict[str, str | list[str]] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_name(value)
 
     @field_validator("labels")
     @classmethod
@@ -245,12 +240,7 @@ class InlineCondition(_O):
 
 
 class ConditionRef(_O):
-    condition_ref: str
-
-    @field_validator("condition_ref")
-    @classmethod
-    def _ref(cls, value: str) -> str:
-        return check_name(value)
+    condition_ref: Name
 
 
 class NotificationTargetSpec(_O):
@@ -265,12 +255,7 @@ class InlineTarget(_O):
 
 
 class TargetRef(_O):
-    target_ref: str
-
-    @field_validator("target_ref")
-    @classmethod
-    def _ref(cls, value: str) -> str:
-        return check_name(value)
+    target_ref: Name
 
 
 class AlertPolicySpec(_O):
@@ -289,12 +274,7 @@ class InlinePolicy(_O):
 
 
 class PolicyRef(_O):
-    alert_policy_ref: str
-
-    @field_validator("alert_policy_ref")
-    @classmethod
-    def _ref(cls, value: str) -> str:
-        return check_name(value)
+    alert_policy_ref: Name
 
 
 class SLOSpec(_O):
