@@ -1,0 +1,249 @@
+"""One refresh of every SLO's budget from Prometheus, in a fixed number of queries.
+
+Per refresh, at most four instant queries, whatever the number of SLOs:
+
+1. coverage (at start, hourly, and when new SLOs appear): how far back each
+   SLO's recorded 5-minute base series reaches;
+2. every recorded error ratio of every SLO (``{__name__=~"slo:sli_error:ratio_rate.+"}``);
+3. windows whose recorded history is too short, from raw series, in one
+   combined query (results reused for ``raw_ttl`` seconds, like the rules'
+   own 5-minute long group);
+4. calendar periods (week or month so far) chained from the base series.
+
+Windows computed by the rules from raw series (up to 6 h, and those pages read)
+are right from the rules' first evaluation; the chained ones (1 d, 3 d, the SLO
+window) are right only once the base series covers them, hence 1 and 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from server.budget import queries
+from server.budget.numbers import PERIOD, Budget, Origin, budget_for, period_of, window_key
+from server.prometheus import PrometheusAPI, Sample
+from sloctl.compile.sli import EventSource, source_for
+from sloctl.durations import DAY, format_duration
+from sloctl.slo_math import raw_windows, recorded_windows
+from sloctl.spec.models import SLO
+
+GroupRatios = dict[tuple[str, ...], float]
+#: Longest calendar period (a 31-day month) for the coverage check.
+LONGEST_PERIOD = 31 * DAY
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The result of one refresh: a budget per SLO id and how many queries it took."""
+
+    budgets: dict[str, Budget]
+    queries: int
+    raw_windows: int
+
+
+@dataclass
+class _RawEntry:
+    slo: SLO
+    values: GroupRatios
+    computed_at: datetime
+
+
+@dataclass
+class _Plan:
+    """What one SLO needs beyond the recorded ratios."""
+
+    raw: list[queries.RawNeed] = field(default_factory=list)
+    period_seconds: int | None = None
+    window_origin: Origin = "recorded"
+
+
+class Engine:
+    """Computes budgets from Prometheus; keeps coverage and raw results between refreshes."""
+
+    def __init__(
+        self,
+        prometheus: PrometheusAPI,
+        *,
+        raw_ttl: float = 300.0,
+        coverage_ttl: float = 3600.0,
+    ) -> None:
+        self.prometheus = prometheus
+        self.raw_ttl = timedelta(seconds=raw_ttl)
+        self.coverage_ttl = timedelta(seconds=coverage_ttl)
+        self._coverage: dict[str, float] = {}
+        self._coverage_at: datetime | None = None
+        self._coverage_ids: frozenset[str] = frozenset()
+        self._raw: dict[tuple[str, str], _RawEntry] = {}
+        self._queries = 0
+
+    @property
+    def queries_sent(self) -> int:
+        """Queries the last (or running) refresh sent, failed ones included."""
+        return self._queries
+
+    def _query(self, expr: str, at: datetime) -> list[Sample]:
+        self._queries += 1
+        return self.prometheus.query(expr, at)
+
+    def refresh(self, slos: Sequence[SLO], at: datetime) -> Refresh:
+        """Every SLO's budget at ``at``.
+
+        Raises:
+            PrometheusUnavailableError: a query failed; nothing is half updated.
+        """
+        self._queries = 0
+        at = at.replace(microsecond=0)
+        if not slos:
+            return Refresh({}, 0, 0)
+        self._check_coverage(slos, at)
+        recorded = self._recorded(slos, at)
+        plans = {slo.id: self._plan(slo, at) for slo in slos}
+        raw = self._raw_values(slos, plans, at)
+        periods = self._periods(slos, plans, at)
+        budgets: dict[str, Budget] = {}
+        for slo in slos:
+            plan = plans[slo.id]
+            ratios = recorded.get(slo.id, {})
+            for need in plan.raw:
+                ratios = _replace(ratios, need.key, raw.get((slo.id, need.key), {}))
+            if plan.period_seconds is not None and not any(n.key == PERIOD for n in plan.raw):
+                ratios = _replace(ratios, PERIOD, periods.get(slo.id, {}))
+            budgets[slo.id] = budget_for(
+                slo, at, by_group(ratios), window_origin=plan.window_origin
+            )
+        used = sum(len(p.raw) for p in plans.values())
+        return Refresh(budgets, self._queries, used)
+
+    # ------------------------------------------------------------ coverage
+
+    def recorded_since(self, slo_id: str) -> float | None:
+        """Unix time of the earliest recorded base sample found for an SLO."""
+        return self._coverage.get(slo_id)
+
+    def _check_coverage(self, slos: Sequence[SLO], at: datetime) -> None:
+        ids = frozenset(s.id for s in slos)
+        due = (
+            self._coverage_at is None
+            or at - self._coverage_at >= self.coverage_ttl
+            or not ids <= self._coverage_ids
+        )
+        if not due:
+            return
+        longest = max(
+            max(s.window.seconds, LONGEST_PERIOD if s.window.calendar else 0) for s in slos
+        )
+        samples = self._query(queries.coverage(longest), at)
+        self._coverage = {s.labels["slo"]: s.value for s in samples if "slo" in s.labels}
+        self._coverage_at = at
+        self._coverage_ids = ids
+
+    def _history(self, slo: SLO, at: datetime) -> float:
+        first = self._coverage.get(slo.id)
+        return 0.0 if first is None else at.timestamp() - first
+
+    def _plan(self, slo: SLO, at: datetime) -> _Plan:
+        plan = _Plan()
+        history = self._history(slo, at)
+        chained = [w for w in recorded_windows(slo) if w not in raw_windows(slo)]
+        for window in chained:
+            if window > history:
+                plan.raw.append(queries.RawNeed(slo, format_duration(window), window))
+        period = period_of(slo.window, at)
+        if period is not None:
+            elapsed = period.elapsed(at)
+            plan.period_seconds = elapsed
+            if elapsed > history and elapsed > 0:
+                plan.raw.append(queries.RawNeed(slo, PERIOD, elapsed))
+        if any(n.key == window_key(slo) for n in plan.raw):
+            plan.window_origin = "raw"
+        return plan
+
+    # ------------------------------------------------------------- queries
+
+    def _recorded(self, slos: Sequence[SLO], at: datetime) -> dict[str, dict[str, GroupRatios]]:
+        by_id = {slo.id: slo for slo in slos}
+        out: dict[str, dict[str, GroupRatios]] = {}
+        for sample in self._query(queries.RECORDED_RATIOS, at):
+            slo = by_id.get(sample.labels.get("slo", ""))
+            key = queries.ratio_window(sample.labels.get("__name__", ""))
+            if slo is None or key is None:
+                continue
+            out.setdefault(slo.id, {}).setdefault(key, {})[_group(slo, sample)] = sample.value
+        return out
+
+    def _raw_values(
+        self, slos: Sequence[SLO], plans: dict[str, _Plan], at: datetime
+    ) -> dict[tuple[str, str], GroupRatios]:
+        wanted: list[queries.RawNeed] = []
+        out: dict[tuple[str, str], GroupRatios] = {}
+        for slo in slos:
+            for need in plans[slo.id].raw:
+                entry = self._raw.get((slo.id, need.key))
+                if entry is not None and entry.slo is slo and at - entry.computed_at < self.raw_ttl:
+                    out[(slo.id, need.key)] = entry.values
+                else:
+                    wanted.append(need)
+        if wanted:
+            fresh: dict[tuple[str, str], GroupRatios] = {(n.slo.id, n.key): {} for n in wanted}
+            by_id = {n.slo.id: n.slo for n in wanted}
+            for sample in self._query(queries.combined_raw(wanted), at):
+                slo_id = sample.labels.get("slo", "")
+                key = sample.labels.get(queries.WINDOW_LABEL, "")
+                if (slo_id, key) in fresh:
+                    fresh[(slo_id, key)][_group(by_id[slo_id], sample)] = sample.value
+            for need in wanted:
+                values = fresh[(need.slo.id, need.key)]
+                self._raw[(need.slo.id, need.key)] = _RawEntry(need.slo, values, at)
+                out[(need.slo.id, need.key)] = values
+        live = {slo.id for slo in slos}
+        self._raw = {k: v for k, v in self._raw.items() if k[0] in live}
+        return out
+
+    def _periods(
+        self, slos: Sequence[SLO], plans: dict[str, _Plan], at: datetime
+    ) -> dict[str, GroupRatios]:
+        groups: dict[tuple[int, bool], list[str]] = {}
+        by_id: dict[str, SLO] = {}
+        for slo in slos:
+            plan = plans[slo.id]
+            if plan.period_seconds is None or plan.period_seconds <= 0:
+                continue
+            if any(n.key == PERIOD for n in plan.raw):
+                continue
+            events = isinstance(source_for(slo), EventSource)
+            groups.setdefault((plan.period_seconds, events), []).append(slo.id)
+            by_id[slo.id] = slo
+        if not groups:
+            return {}
+        expr = queries.combined_periods((s, e, ids) for (s, e), ids in sorted(groups.items()))
+        out: dict[str, GroupRatios] = {}
+        for sample in self._query(expr, at):
+            slo = by_id.get(sample.labels.get("slo", ""))
+            if slo is not None:
+                out.setdefault(slo.id, {})[_group(slo, sample)] = sample.value
+        return out
+
+
+def _group(slo: SLO, sample: Sample) -> tuple[str, ...]:
+    return tuple(sample.labels.get(label, "") for label in slo.group_by)
+
+
+def _replace(
+    ratios: dict[str, GroupRatios], key: str, values: GroupRatios
+) -> dict[str, GroupRatios]:
+    """``ratios`` with the window ``key`` taken from ``values`` (dropped when empty)."""
+    out = {k: v for k, v in ratios.items() if k != key}
+    if values:
+        out[key] = values
+    return out
+
+
+def by_group(ratios: dict[str, GroupRatios]) -> dict[tuple[str, ...], dict[str, float]]:
+    """Turn ratios by window and group into ratios by group and window."""
+    out: dict[tuple[str, ...], dict[str, float]] = {}
+    for key, groups in ratios.items():
+        for group, value in groups.items():
+            out.setdefault(group, {})[key] = value
+    return out
