@@ -95,7 +95,7 @@ def apply_slos(
                 SLORecord,
                 (SLOVersion.slo_id == SLORecord.id) & (SLOVersion.version == SLORecord.version),
             )
-        ).tuples()
+        )
     }
     wanted = {slo.id for slo in slos}
     for slo in sorted(slos, key=lambda s: s.id):
