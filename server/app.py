@@ -84,6 +84,7 @@ def create_app(
             prometheus,
             raw_ttl=settings.raw_refresh_interval,
             coverage_ttl=settings.coverage_interval,
+            raw_timeout=settings.raw_query_timeout,
         )
         if prometheus is not None
         else None

@@ -31,8 +31,9 @@ class Sample:
 class PrometheusAPI(Protocol):
     """What the budget engine needs from Prometheus: instant queries at a given time."""
 
-    def query(self, expr: str, at: datetime) -> list[Sample]:
-        """Evaluate ``expr`` at ``at``; raises PrometheusUnavailableError when it cannot."""
+    def query(self, expr: str, at: datetime, *, timeout: float | None = None) -> list[Sample]:
+        """Evaluate ``expr`` at ``at`` (within ``timeout`` seconds when given, else the
+        client's own); raises PrometheusUnavailableError when it cannot."""
         ...
 
 
@@ -73,9 +74,13 @@ class PrometheusClient:
             method="POST",
         )
 
-    def query(self, expr: str, at: datetime) -> list[Sample]:
+    def query(self, expr: str, at: datetime, *, timeout: float | None = None) -> list[Sample]:
         try:
-            result = self._connect.custom_query(expr, params={"time": f"{at.timestamp():.3f}"})
+            result = self._connect.custom_query(
+                expr,
+                params={"time": f"{at.timestamp():.3f}"},
+                timeout=timeout,  # type: ignore[arg-type]  # the library annotates int
+            )
         except (requests.RequestException, PrometheusApiClientException) as err:
             raise PrometheusUnavailableError(self.url, _reason(err)) from err
         if not isinstance(result, list):

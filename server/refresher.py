@@ -121,6 +121,9 @@ class Refresher:
             finally:
                 self.metrics.refresh_duration.observe(time.perf_counter() - start)
                 self.metrics.queries.inc(self.engine.queries_sent)
+            for warning in result.warnings:
+                self.metrics.query_errors.inc()
+                log.warning("budget refresh incomplete", extra={"error": warning})
             self.cache.succeed(result.budgets, at, result.queries)
             self.metrics.raw_windows.set(result.raw_windows)
             self.metrics.last_success.set(at.timestamp())

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a window computed from raw series is reused before re-querying.",
     )
+    raw_query_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds for the query that reads windows from raw series (it reads the "
+        "whole window of every raw series while recorded history is short).",
+    )
     coverage_interval: float = Field(
         3600.0, gt=0, description="Seconds between checks of how far recorded history reaches."
     )

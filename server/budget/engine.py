@@ -7,7 +7,10 @@ Per refresh, at most four instant queries, whatever the number of SLOs:
 2. every recorded error ratio of every SLO (``{__name__=~"slo:sli_error:ratio_rate.+"}``);
 3. windows whose recorded history is too short, from raw series, in one
    combined query (results reused for ``raw_ttl`` seconds, like the rules'
-   own 5-minute long group);
+   own 5-minute long group). Reading 30 days of raw series for many SLOs is
+   slow, so this query has its own, longer timeout, and when it fails the
+   refresh still succeeds: the last raw values are kept (or the window has no
+   data yet) and the error is reported in ``Refresh.warnings``;
 4. calendar periods (week or month so far) chained from the base series.
 
 Windows computed by the rules from raw series (up to 6 h, and those pages read)
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 
 from server.budget import queries
 from server.budget.numbers import PERIOD, Budget, Origin, budget_for, period_of, window_key
+from server.errors import PrometheusUnavailableError
 from server.prometheus import PrometheusAPI, Sample
 from sloctl.compile.sli import EventSource, source_for
 from sloctl.durations import DAY, format_duration
@@ -41,6 +45,7 @@ class Refresh:
     budgets: dict[str, Budget]
     queries: int
     raw_windows: int
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -68,8 +73,10 @@ class Engine:
         *,
         raw_ttl: float = 300.0,
         coverage_ttl: float = 3600.0,
+        raw_timeout: float | None = None,
     ) -> None:
         self.prometheus = prometheus
+        self.raw_timeout = raw_timeout
         self.raw_ttl = timedelta(seconds=raw_ttl)
         self.coverage_ttl = timedelta(seconds=coverage_ttl)
         self._coverage: dict[str, float] = {}
@@ -83,9 +90,9 @@ class Engine:
         """Queries the last (or running) refresh sent, failed ones included."""
         return self._queries
 
-    def _query(self, expr: str, at: datetime) -> list[Sample]:
+    def _query(self, expr: str, at: datetime, timeout: float | None = None) -> list[Sample]:
         self._queries += 1
-        return self.prometheus.query(expr, at)
+        return self.prometheus.query(expr, at, timeout=timeout)
 
     def refresh(self, slos: Sequence[SLO], at: datetime) -> Refresh:
         """Every SLO's budget at ``at``.
@@ -94,6 +101,7 @@ class Engine:
             PrometheusUnavailableError: a query failed; nothing is half updated.
         """
         self._queries = 0
+        self._warnings: list[str] = []
         at = at.replace(microsecond=0)
         if not slos:
             return Refresh({}, 0, 0)
@@ -114,7 +122,7 @@ class Engine:
                 slo, at, by_group(ratios), window_origin=plan.window_origin
             )
         used = sum(len(p.raw) for p in plans.values())
-        return Refresh(budgets, self._queries, used)
+        return Refresh(budgets, self._queries, used, self._warnings)
 
     # ------------------------------------------------------------ coverage
 
@@ -188,7 +196,16 @@ class Engine:
         if wanted:
             fresh: dict[tuple[str, str], GroupRatios] = {(n.slo.id, n.key): {} for n in wanted}
             by_id = {n.slo.id: n.slo for n in wanted}
-            for sample in self._query(queries.combined_raw(wanted), at):
+            try:
+                samples = self._query(queries.combined_raw(wanted), at, self.raw_timeout)
+            except PrometheusUnavailableError as err:
+                self._warnings.append(f"raw windows not refreshed: {err.message}")
+                for need in wanted:
+                    old = self._raw.get((need.slo.id, need.key))
+                    if old is not None and old.slo is need.slo:
+                        out[(need.slo.id, need.key)] = old.values
+                return out
+            for sample in samples:
                 slo_id = sample.labels.get("slo", "")
                 key = sample.labels.get(queries.WINDOW_LABEL, "")
                 if (slo_id, key) in fresh:

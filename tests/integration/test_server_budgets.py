@@ -249,17 +249,20 @@ def test_recorded_history_is_used_when_it_covers_the_window(world: World, tmp_pa
 
 
 def test_refresh_query_count_does_not_grow_with_slos(world: World):
-    """Four SLOs (one of each shape) and 200 take the same queries: none is per SLO."""
+    """Four SLOs (one of each shape) and 40 take the same queries: none is per SLO.
+    (bench/server.py shows the same for 1,000 SLOs.)"""
     kinds = list(world.slos.values())
     many = [
-        slo.model_copy(update={"service": f"shop{i}"}) for i in range(50) for slo in kinds
+        slo.model_copy(update={"service": f"shop{i}"}) for i in range(10) for slo in kinds
     ]
     counts = {}
-    for label, slos in (("four", kinds), ("two hundred", many)):
+    for label, slos in (("four", kinds), ("forty", many)):
         engine = Engine(PrometheusClient(world.prometheus.url))
         result = engine.refresh(slos, datetime.now(UTC))
         counts[label] = result.queries
         assert set(result.budgets) == {s.id for s in slos}
         # Raw windows cached, coverage known: the next refresh reads only the ratios.
         assert engine.refresh(slos, datetime.now(UTC)).queries == 1
-    assert counts["four"] == counts["two hundred"] == 4  # coverage, ratios, raw, periods
+    # Coverage, ratios, raw windows. (A fourth query reads calendar periods from recorded
+    # series, when a calendar SLO's recorded history covers its period.)
+    assert counts["four"] == counts["forty"] == 3

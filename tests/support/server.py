@@ -44,7 +44,7 @@ class PrometheusDouble:
     queries: list[str] = field(default_factory=list)
     down: bool = False
 
-    def query(self, expr: str, at: datetime) -> list[Sample]:
+    def query(self, expr: str, at: datetime, *, timeout: float | None = None) -> list[Sample]:
         from server.errors import PrometheusUnavailableError
 
         self.queries.append(expr)
