@@ -266,3 +266,59 @@ def test_refresh_query_count_does_not_grow_with_slos(world: World):
     # Coverage, ratios, raw windows. (A fourth query reads calendar periods from recorded
     # series, when a calendar SLO's recorded history covers its period.)
     assert counts["four"] == counts["forty"] == 3
+
+
+def _wait(condition, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not reached within {timeout}s")
+
+
+def test_prometheus_down_serves_stale_values_then_recovers_on_its_own(
+    world: World, tmp_path: Path
+):
+    """Runs last in the module: it stops and restarts the module's Prometheus."""
+    prom = world.prometheus
+    with make_client(world, tmp_path, refresh_interval=1, stale_after=30) as client:
+        client.app.state.context.refresher.start()  # type: ignore[attr-defined]
+        fresh = _wait(
+            lambda: (r := client.get("/api/v1/slos/shop-availability").json())["sli"] and r,
+            what="first refresh",
+        )
+        assert fresh["stale"] is False
+        assert client.get("/readyz").status_code == 200
+
+        prom.stop()
+        stale = _wait(
+            lambda: (r := client.get("/api/v1/slos/shop-availability").json())["stale"] and r,
+            what="stale values",
+        )
+        # The last known numbers, with the time they were taken.
+        assert stale["sli"] is not None and stale["updated_at"] is not None
+        assert abs(stale["sli"] - fresh["sli"]) < 1e-4
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        check = ready.json()["checks"]["prometheus"]
+        assert check["ok"] is False and "stale" in check["message"]
+        listed = client.get("/api/v1/slos").json()
+        assert all(item["stale"] for item in listed["data"])
+        metrics = client.get("/metrics").text
+        errors = [
+            line for line in metrics.splitlines()
+            if line.startswith("sloctl_server_prometheus_query_errors_total ")
+        ]
+        assert errors and float(errors[0].split()[1]) >= 1
+
+        prom.start()
+        prom.wait_ready("/-/ready", timeout=60)
+        recovered = _wait(
+            lambda: not (r := client.get("/api/v1/slos/shop-availability").json())["stale"] and r,
+            timeout=60,
+            what="recovery",
+        )
+        assert recovered["updated_at"] > stale["updated_at"]
+        assert client.get("/readyz").status_code == 200
