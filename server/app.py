@@ -160,10 +160,11 @@ def _start(context: ServerContext) -> None:
             "loaded specs",
             extra={
                 "specs_dir": str(specs_dir),
-                "created": len(outcome.created),
-                "updated": len(outcome.updated),
-                "unchanged": len(outcome.unchanged),
-                "removed": len(outcome.removed),
+                # "created" is a LogRecord attribute: extras need names of their own.
+                "slos_created": len(outcome.created),
+                "slos_updated": len(outcome.updated),
+                "slos_unchanged": len(outcome.unchanged),
+                "slos_removed": len(outcome.removed),
             },
         )
     context.metrics.slos.set(len(context.registry.entries()))

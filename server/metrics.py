@@ -26,9 +26,7 @@ class ServerMetrics:
             "Prometheus queries that failed or timed out.",
             registry=registry,
         )
-        self.slos = Gauge(
-            "sloctl_server_slos", "Active SLOs in the registry.", registry=registry
-        )
+        self.slos = Gauge("sloctl_server_slos", "Active SLOs in the registry.", registry=registry)
         self.raw_windows = Gauge(
             "sloctl_server_raw_windows",
             "SLO windows computed from raw series because recorded history is too short.",

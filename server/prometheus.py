@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from server.errors import PrometheusUnavailableError
@@ -70,7 +71,7 @@ class PrometheusClient:
             headers=dict(headers or {}),
             disable_ssl=not verify_tls,
             retry=Retry(total=0),
-            timeout=timeout,  # type: ignore[arg-type]  # the library annotates int
+            timeout=timeout,  # the library annotates int; requests takes float
             method="POST",
         )
 
@@ -79,7 +80,7 @@ class PrometheusClient:
             result = self._connect.custom_query(
                 expr,
                 params={"time": f"{at.timestamp():.3f}"},
-                timeout=timeout,  # type: ignore[arg-type]  # the library annotates int
+                timeout=timeout,  # the library annotates int; requests takes float
             )
         except (requests.RequestException, PrometheusApiClientException) as err:
             raise PrometheusUnavailableError(self.url, _reason(err)) from err

@@ -8,6 +8,7 @@ mounted as files (Docker and Kubernetes secrets). Setting both is an error.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,10 @@ def env_name(name: str, field: FieldInfo) -> str:
 class FileVariantSource(PydanticBaseSettingsSource):
     """Reads ``<NAME>_FILE`` variables: the value is the content of the named file."""
 
-    def __init__(self, settings_cls: type[BaseSettings], environ: dict[str, str]) -> None:
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str | None]) -> None:
         super().__init__(settings_cls)
         # Variable names are matched case-insensitively, as pydantic-settings does.
-        self.environ = {key.lower(): value for key, value in environ.items()}
+        self.environ = {key.lower(): value for key, value in environ.items() if value is not None}
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         name = env_name(field_name, field)
@@ -171,9 +172,5 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        environ = (
-            dict(env_settings.env_vars)
-            if isinstance(env_settings, EnvSettingsSource)
-            else {}
-        )
+        environ = dict(env_settings.env_vars) if isinstance(env_settings, EnvSettingsSource) else {}
         return (init_settings, env_settings, FileVariantSource(settings_cls, environ))

@@ -61,9 +61,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         ErrorDetail(field_path(error.get("loc", ())), _message(error)) for error in exc.errors()
     ]
     first = details[0] if details else ErrorDetail("body", "invalid")
-    return error_response(
-        422, "invalid_request", f"{first.field}: {first.message}", details
-    )
+    return error_response(422, "invalid_request", f"{first.field}: {first.message}", details)
 
 
 def _message(error: dict[str, Any]) -> str:

@@ -237,9 +237,9 @@ class Engine:
         expr = queries.combined_periods((s, e, ids) for (s, e), ids in sorted(groups.items()))
         out: dict[str, GroupRatios] = {}
         for sample in self._query(expr, at):
-            slo = by_id.get(sample.labels.get("slo", ""))
-            if slo is not None:
-                out.setdefault(slo.id, {})[_group(slo, sample)] = sample.value
+            found = by_id.get(sample.labels.get("slo", ""))
+            if found is not None:
+                out.setdefault(found.id, {})[_group(found, sample)] = sample.value
         return out
 
 

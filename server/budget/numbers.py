@@ -132,7 +132,9 @@ def numbers_for(slo: SLO, ratios: Mapping[str, float]) -> Numbers:
         if current is None
         else slo_math.time_to_exhaustion(remaining, slo.window.seconds, current)
     )
-    return Numbers(sli, 1 - remaining, remaining, burn_rates, exhaustion, status_for(slo, remaining))
+    return Numbers(
+        sli, 1 - remaining, remaining, burn_rates, exhaustion, status_for(slo, remaining)
+    )
 
 
 def worst(slo: SLO, groups: Sequence[Numbers]) -> Numbers:

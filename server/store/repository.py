@@ -88,15 +88,13 @@ def apply_slos(
     """
     outcome = ApplyOutcome()
     records = {r.id: r for r in session.scalars(select(SLORecord))}
-    digests = {
-        slo_id: digest
-        for slo_id, digest in session.execute(
-            select(SLOVersion.slo_id, SLOVersion.digest).join(
-                SLORecord,
-                (SLOVersion.slo_id == SLORecord.id) & (SLOVersion.version == SLORecord.version),
-            )
+    current = session.execute(
+        select(SLOVersion.slo_id, SLOVersion.digest).join(
+            SLORecord,
+            (SLOVersion.slo_id == SLORecord.id) & (SLOVersion.version == SLORecord.version),
         )
-    }
+    ).all()
+    digests: dict[str, str] = dict(current)
     wanted = {slo.id for slo in slos}
     for slo in sorted(slos, key=lambda s: s.id):
         digest = spec_digest(slo)
@@ -151,8 +149,7 @@ def slo_versions(session: Session, *, slo_id: str) -> list[tuple[int, SLO, str, 
         select(SLOVersion).where(SLOVersion.slo_id == slo_id).order_by(SLOVersion.version)
     )
     return [
-        (row.version, SLO.model_validate_json(row.spec), row.origin, row.created_at)
-        for row in rows
+        (row.version, SLO.model_validate_json(row.spec), row.origin, row.created_at) for row in rows
     ]
 
 

@@ -14,9 +14,7 @@ from sloctl.errors import ConfigError, GateClosedError, ServerError, UsageError
 
 ServerURLOption = Annotated[
     str,
-    typer.Option(
-        "--server-url", help="Base URL of the sloctl server.", envvar="SLOCTL_SERVER_URL"
-    ),
+    typer.Option("--server-url", help="Base URL of the sloctl server.", envvar="SLOCTL_SERVER_URL"),
 ]
 TokenOption = Annotated[
     str | None,
@@ -156,5 +154,6 @@ def gate(
         elif item.stale:
             console.print(f"[yellow]warning:[/] {item.id}: budget data is stale")
     stdout().print(
-        f"open: {len(slos)} SLO{'s' if len(slos) != 1 else ''} within budget policy", highlight=False
+        f"open: {len(slos)} SLO{'s' if len(slos) != 1 else ''} within budget policy",
+        highlight=False,
     )

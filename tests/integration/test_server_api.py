@@ -152,14 +152,16 @@ def test_apply_is_declarative_and_reports_changes(client: TestClient):
     assert first.status_code == 200, first.text
     result = first.json()
     assert result["created"] == ["orders-availability", "orders-latency"]
-    assert result["count"] == 2 and [d["id"] for d in result["data"]] == result["created"]
+    assert result["count"] == 2
+    assert [d["id"] for d in result["data"]] == result["created"]
     assert result["updated"] == result["unchanged"] == result["removed"] == []
 
     changed = {"slos": [spec("orders", "availability", objective=99.5)]}
     second = client.put("/api/v1/slos", json=changed, headers=AUTH).json()
     assert second["updated"] == ["orders-availability"]
     assert second["removed"] == ["orders-latency"]
-    assert second["count"] == 1 and second["data"][0]["objective"] == 0.995
+    assert second["count"] == 1
+    assert second["data"][0]["objective"] == 0.995
     assert second["data"][0]["version"] == 2
 
     again = client.put("/api/v1/slos", json=changed, headers=AUTH).json()
@@ -185,9 +187,7 @@ def test_without_a_token_configured_writes_are_refused(
 ):
     app = make_app(tmp_path, double, clock, api_token=None)
     with TestClient(app) as client:
-        refused = client.put(
-            "/api/v1/slos", json={"slos": [spec("orders", "a")]}, headers=AUTH
-        )
+        refused = client.put("/api/v1/slos", json={"slos": [spec("orders", "a")]}, headers=AUTH)
         assert refused.status_code == 403
         error = refused.json()["error"]
         assert error["code"] == "writes_disabled"
@@ -241,7 +241,8 @@ def test_numbers_status_and_filters(client: TestClient, answers: Answers):
     assert ok["error_budget"] == pytest.approx({"total": 1.0, "consumed": 0.2, "remaining": 0.8})
     assert ok["burn_rates"]["1h"] == pytest.approx(0.2)
     assert ok["time_to_exhaustion_seconds"] == pytest.approx(0.8 * 30 * 86400 / 0.2)
-    assert ok["status"] == "ok" and ok["stale"] is False
+    assert ok["status"] == "ok"
+    assert ok["stale"] is False
     assert ok["updated_at"] == NOW.isoformat().replace("+00:00", "Z")
     assert ok["computed_from"] == "recorded"
     assert data["orders-latency"]["status"] == "warning"
@@ -328,8 +329,11 @@ def test_refresh_query_count_is_constant(
     for n in (1, 100):
         double.queries.clear()
         slos = [s for i in range(n) for s in shapes(f"svc{i}")]
-        answers.ratios = {f"svc{i}-{name}": 0.0001 for i in range(n) for name in (
-            "covered", "fresh", "month-covered", "week-fresh")}
+        answers.ratios = {
+            f"svc{i}-{name}": 0.0001
+            for i in range(n)
+            for name in ("covered", "fresh", "month-covered", "week-fresh")
+        }
         answers.covered = {f"svc{i}-{c}" for i in range(n) for c in ("covered", "month-covered")}
         app = make_app(tmp_path / str(n), double, clock)
         with TestClient(app) as client:
@@ -369,12 +373,14 @@ def test_history_and_series_from_snapshots(
         later = client.get("/api/v1/slos/orders-a/history", params={"since": since}).json()
         assert later["count"] == 6
         series = client.get("/api/v1/slos/orders-a/series", params={"range": "1h"}).json()
-        assert series["step"] == "5m" and series["range"] == "1h"
+        assert series["step"] == "5m"
+        assert series["range"] == "1h"
         assert [p["burn_rates"]["1h"] for p in series["data"]] == pytest.approx(
             [0.1 * (1 + (5 * i) // 10) for i in range(12)]
         )
         bad = client.get("/api/v1/slos/orders-a/history", params={"since": "yesterday"})
-        assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "since"
+        assert bad.status_code == 422
+        assert bad.json()["error"]["details"][0]["field"] == "since"
         assert client.get("/api/v1/slos/nope-x/series").status_code == 404
 
 
@@ -452,9 +458,7 @@ def test_requests_are_traced(tmp_path: Path, double: PrometheusDouble, clock: Fa
     assert server_spans[0].resource.attributes["service.name"] == "sloctl-server"
 
 
-def test_specs_dir_is_loaded_at_start(
-    tmp_path: Path, double: PrometheusDouble, clock: FakeClock
-):
+def test_specs_dir_is_loaded_at_start(tmp_path: Path, double: PrometheusDouble, clock: FakeClock):
     write(
         tmp_path / "specs" / "orders.yaml",
         """\

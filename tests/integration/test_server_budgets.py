@@ -176,7 +176,8 @@ def test_true_30_day_budget_with_rules_loaded_just_now(world: World, tmp_path: P
     assert min(expected_remaining) - 1e-9 <= slo["error_budget"]["remaining"]
     assert slo["error_budget"]["remaining"] <= max(expected_remaining) + 1e-9
     assert slo["error_budget"]["consumed"] == pytest.approx(1 - slo["error_budget"]["remaining"])
-    assert slo["objective"] == 0.995 and slo["window"] == "30d"
+    assert slo["objective"] == 0.995
+    assert slo["window"] == "30d"
     # 0.38 % errors against a 0.5 % budget: about a fifth of the budget left.
     assert slo["status"] == "warning"
     assert slo["stale"] is False
@@ -224,8 +225,10 @@ def test_calendar_week_budget_is_the_week_so_far(world: World, tmp_path: Path):
     period = period_of(world.slos["shop-weekly"].window, taken)
     assert period is not None
     assert datetime.fromisoformat(slo["period"]["start"]) == period.start
-    assert period.start.weekday() == 0 and period.start.utcoffset() is not None
-    assert slo["window"] == "week" and slo["time_zone"] == "Europe/Berlin"
+    assert period.start.weekday() == 0
+    assert period.start.utcoffset() is not None
+    assert slo["window"] == "week"
+    assert slo["time_zone"] == "Europe/Berlin"
     bounds = world.traffic.ratio_bounds(period.start.timestamp(), taken.timestamp())
     _ratio_in(1 - slo["sli"], bounds, "week-so-far error ratio")
     remaining = slo["error_budget"]["remaining"]
@@ -238,9 +241,10 @@ def test_recorded_history_is_used_when_it_covers_the_window(world: World, tmp_pa
         slo = client.get("/api/v1/slos/shop-legacy").json()
     assert slo["computed_from"] == "recorded"
     evaluated = _eval_time(
-        world, "slo:sli_error:ratio_rate30d", "shop-legacy", datetime.fromisoformat(
-            slo["updated_at"]
-        ).timestamp()
+        world,
+        "slo:sli_error:ratio_rate30d",
+        "shop-legacy",
+        datetime.fromisoformat(slo["updated_at"]).timestamp(),
     )
     bounds = world.traffic.ratio_bounds(evaluated - 30 * 86400, evaluated, slack=5)
     _ratio_in(1 - slo["sli"], bounds, "chained 30d error ratio")
@@ -252,9 +256,7 @@ def test_refresh_query_count_does_not_grow_with_slos(world: World):
     """Four SLOs (one of each shape) and 40 take the same queries: none is per SLO.
     (bench/server.py shows the same for 1,000 SLOs.)"""
     kinds = list(world.slos.values())
-    many = [
-        slo.model_copy(update={"service": f"shop{i}"}) for i in range(10) for slo in kinds
-    ]
+    many = [slo.model_copy(update={"service": f"shop{i}"}) for i in range(10) for slo in kinds]
     counts = {}
     for label, slos in (("four", kinds), ("forty", many)):
         engine = Engine(PrometheusClient(world.prometheus.url))
@@ -278,9 +280,7 @@ def _wait(condition, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"{what} not reached within {timeout}s")
 
 
-def test_prometheus_down_serves_stale_values_then_recovers_on_its_own(
-    world: World, tmp_path: Path
-):
+def test_prometheus_down_serves_stale_values_then_recovers_on_its_own(world: World, tmp_path: Path):
     """Runs last in the module: it stops and restarts the module's Prometheus."""
     prom = world.prometheus
     with make_client(world, tmp_path, refresh_interval=1, stale_after=30) as client:
@@ -298,20 +298,24 @@ def test_prometheus_down_serves_stale_values_then_recovers_on_its_own(
             what="stale values",
         )
         # The last known numbers, with the time they were taken.
-        assert stale["sli"] is not None and stale["updated_at"] is not None
+        assert stale["sli"] is not None
+        assert stale["updated_at"] is not None
         assert abs(stale["sli"] - fresh["sli"]) < 1e-4
         ready = client.get("/readyz")
         assert ready.status_code == 503
         check = ready.json()["checks"]["prometheus"]
-        assert check["ok"] is False and "stale" in check["message"]
+        assert check["ok"] is False
+        assert "stale" in check["message"]
         listed = client.get("/api/v1/slos").json()
         assert all(item["stale"] for item in listed["data"])
         metrics = client.get("/metrics").text
         errors = [
-            line for line in metrics.splitlines()
+            line
+            for line in metrics.splitlines()
             if line.startswith("sloctl_server_prometheus_query_errors_total ")
         ]
-        assert errors and float(errors[0].split()[1]) >= 1
+        assert errors
+        assert float(errors[0].split()[1]) >= 1
 
         prom.start()
         prom.wait_ready("/-/ready", timeout=60)

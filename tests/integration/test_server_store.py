@@ -44,7 +44,9 @@ def test_migrations_upgrade_an_empty_database(db: Engine):
     tables = set(inspect(db).get_table_names())
     assert {"slos", "slo_versions", "budget_snapshots", "alembic_version"} <= tables
     with db.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert (
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        )
     migrate(db)  # idempotent: a restart migrates again
 
 
@@ -61,7 +63,10 @@ def test_declarative_apply_keeps_versions_and_retires(db: Engine):
             session, slos=[slo("availability", 99.95)], origin="api", now=later
         )
     assert (second.created, second.updated, second.unchanged, second.removed) == (
-        [], ["orders-availability"], [], ["orders-latency"]
+        [],
+        ["orders-availability"],
+        [],
+        ["orders-latency"],
     )
     with transaction(sessions) as session:
         active = repository.active_slos(session)
@@ -70,14 +75,16 @@ def test_declarative_apply_keeps_versions_and_retires(db: Engine):
     assert [(e.slo.id, e.version, e.slo.objective) for e in active] == [
         ("orders-availability", 2, 99.95)
     ]
-    assert active[0].updated_at == later and active[0].updated_at.tzinfo is not None
+    assert active[0].updated_at == later
+    assert active[0].updated_at.tzinfo is not None
     assert [(v, s.objective) for v, s, _o, _t in versions] == [(1, 99.9), (2, 99.95)]
     assert len(retired) == 1, "a removed SLO keeps its versions"
     with transaction(sessions) as session:
         third = repository.apply_slos(
             session, slos=[slo("availability", 99.95), slo("latency")], origin="api", now=later
         )
-    assert third.unchanged == ["orders-availability"] and third.created == ["orders-latency"]
+    assert third.unchanged == ["orders-availability"]
+    assert third.created == ["orders-latency"]
     with transaction(sessions) as session:
         assert repository.slo_versions(session, slo_id="orders-latency")[-1][0] == 2
 
@@ -114,4 +121,5 @@ def test_snapshots_round_trip_and_retention(db: Engine):
         left = repository.snapshots(session, slo_id="orders-a", since=T0 - timedelta(days=400))
         empty = repository.snapshots(session, slo_id="orders-b", since=T0)
     assert len(left) == 3
-    assert empty[0].sli is None and empty[0].burn_rates == {}
+    assert empty[0].sli is None
+    assert empty[0].burn_rates == {}

@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 
 from server.store.db import make_engine
 
-POSTGRES_URL = os.environ.get("SLOCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "SLOCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 INSTALL_POSTGRES = (
     "apt-get install -y postgresql && service postgresql start, with trust auth for "
     "127.0.0.1 and a database named test (or set SLOCTL_TEST_POSTGRES_URL)"

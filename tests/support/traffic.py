@@ -107,7 +107,8 @@ def make_traffic(end: int, days: int = 30, lead_minutes: int = 180) -> Traffic:
 
     Route /a: 20-60 requests a minute following the hour of day, one error
     every fifth minute of the busy hours (10:00-18:00 UTC). Route /b: half the
-    traffic, an error every other busy minute. No traffic at all for six hours ten days before the end.
+    traffic, an error every other busy minute. No traffic at all for six hours
+    ten days before the end.
     """
     end -= end % MINUTE
     minutes = days * 1440 + lead_minutes

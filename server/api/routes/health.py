@@ -30,7 +30,7 @@ def readyz(context: ContextDep) -> JSONResponse:
         with context.db.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = CheckPublic(ok=True, message="reachable")
-    except Exception as err:  # noqa: BLE001 - any failure means not ready
+    except Exception as err:
         checks["database"] = CheckPublic(ok=False, message=f"unreachable: {err}")
     view, stale = context.cache_view()
     if context.settings.prometheus_url is None and context.refresher.engine is None:
@@ -47,7 +47,8 @@ def readyz(context: ContextDep) -> JSONResponse:
         )
     else:
         checks["prometheus"] = CheckPublic(
-            ok=True, message=f"budgets refreshed at {view.last_success.isoformat()}"
+            ok=True,
+            message=f"budgets refreshed at {view.last_success.isoformat()}"
             if view.last_success
             else "refreshed",
         )
