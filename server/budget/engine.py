@@ -2,8 +2,9 @@
 
 Per refresh, at most four instant queries, whatever the number of SLOs:
 
-1. coverage (at start, hourly, and when new SLOs appear): how far back each
-   SLO's recorded 5-minute base series reaches;
+1. coverage (at start, hourly, and when new SLOs or windows appear): whether
+   each SLO's recorded 5-minute base series reaches back over each chained
+   window (one lookup per series and distinct window length);
 2. every recorded error ratio of every SLO (``{__name__=~"slo:sli_error:ratio_rate.+"}``);
 3. windows whose recorded history is too short, from raw series, in one
    combined query (results reused for ``raw_ttl`` seconds, like the rules'
@@ -29,13 +30,30 @@ from server.budget.numbers import PERIOD, Budget, Origin, budget_for, period_of,
 from server.errors import PrometheusUnavailableError
 from server.prometheus import PrometheusAPI, Sample
 from sloctl.compile.sli import EventSource, source_for
-from sloctl.durations import DAY, format_duration
+from sloctl.durations import DAY, format_duration, parse_duration
 from sloctl.slo_math import raw_windows, recorded_windows
 from sloctl.spec.models import SLO
 
 GroupRatios = dict[tuple[str, ...], float]
-#: Longest calendar period (a 31-day month) for the coverage check.
-LONGEST_PERIOD = 31 * DAY
+
+
+def chained_windows(slo: SLO) -> list[int]:
+    """Windows the rules chain from the 5-minute base series (1 d, 3 d, the SLO window)."""
+    raw = raw_windows(slo)
+    return [w for w in recorded_windows(slo) if w not in raw]
+
+
+def longest_period(slo: SLO) -> int:
+    """The longest calendar period of a calendar SLO: 7 days or a 31-day month."""
+    return 7 * DAY if slo.window.calendar == "week" else 31 * DAY
+
+
+def coverage_offsets(slo: SLO) -> list[int]:
+    """How far back the coverage check must look for this SLO's base series."""
+    offsets = chained_windows(slo)
+    if slo.window.calendar:
+        offsets.append(longest_period(slo))
+    return offsets
 
 
 @dataclass(frozen=True)
@@ -79,9 +97,10 @@ class Engine:
         self.raw_timeout = raw_timeout
         self.raw_ttl = timedelta(seconds=raw_ttl)
         self.coverage_ttl = timedelta(seconds=coverage_ttl)
-        self._coverage: dict[str, float] = {}
+        self._coverage: dict[str, set[int]] = {}
         self._coverage_at: datetime | None = None
         self._coverage_ids: frozenset[str] = frozenset()
+        self._coverage_offsets: frozenset[int] = frozenset()
         self._raw: dict[tuple[str, str], _RawEntry] = {}
         self._queries = 0
 
@@ -126,43 +145,42 @@ class Engine:
 
     # ------------------------------------------------------------ coverage
 
-    def recorded_since(self, slo_id: str) -> float | None:
-        """Unix time of the earliest recorded base sample found for an SLO."""
-        return self._coverage.get(slo_id)
+    def covered(self, slo: SLO, seconds: int) -> bool:
+        """Whether the SLO's recorded base series reaches back ``seconds`` (last check)."""
+        return any(offset >= seconds for offset in self._coverage.get(slo.id, ()))
 
     def _check_coverage(self, slos: Sequence[SLO], at: datetime) -> None:
         ids = frozenset(s.id for s in slos)
+        offsets = frozenset(o for slo in slos for o in coverage_offsets(slo))
         due = (
             self._coverage_at is None
             or at - self._coverage_at >= self.coverage_ttl
             or not ids <= self._coverage_ids
+            or not offsets <= self._coverage_offsets
         )
         if not due:
             return
-        longest = max(
-            max(s.window.seconds, LONGEST_PERIOD if s.window.calendar else 0) for s in slos
-        )
-        samples = self._query(queries.coverage(longest), at)
-        self._coverage = {s.labels["slo"]: s.value for s in samples if "slo" in s.labels}
+        coverage: dict[str, set[int]] = {}
+        for sample in self._query(queries.coverage(sorted(offsets)), at):
+            key = sample.labels.get(queries.WINDOW_LABEL, "")
+            slo_id = sample.labels.get("slo")
+            if slo_id and key:
+                coverage.setdefault(slo_id, set()).add(parse_duration(key))
+        self._coverage = coverage
         self._coverage_at = at
         self._coverage_ids = ids
-
-    def _history(self, slo: SLO, at: datetime) -> float:
-        first = self._coverage.get(slo.id)
-        return 0.0 if first is None else at.timestamp() - first
+        self._coverage_offsets = offsets
 
     def _plan(self, slo: SLO, at: datetime) -> _Plan:
         plan = _Plan()
-        history = self._history(slo, at)
-        chained = [w for w in recorded_windows(slo) if w not in raw_windows(slo)]
-        for window in chained:
-            if window > history:
+        for window in chained_windows(slo):
+            if not self.covered(slo, window):
                 plan.raw.append(queries.RawNeed(slo, format_duration(window), window))
         period = period_of(slo.window, at)
         if period is not None:
             elapsed = period.elapsed(at)
             plan.period_seconds = elapsed
-            if elapsed > history and elapsed > 0:
+            if elapsed > 0 and not self.covered(slo, longest_period(slo)):
                 plan.raw.append(queries.RawNeed(slo, PERIOD, elapsed))
         if any(n.key == window_key(slo) for n in plan.raw):
             plan.window_origin = "raw"

@@ -24,8 +24,6 @@ RECORDED_RATIOS = '{__name__=~"slo:sli_error:ratio_rate.+"}'
 #: Label that carries the window key in the combined raw and period queries.
 WINDOW_LABEL = "sloctl_window"
 _RATIO_PREFIX = "slo:sli_error:ratio_rate"
-#: Resolution of the coverage check; a coarser step only makes it more cautious.
-COVERAGE_STEP = 3600
 
 
 def ratio_window(metric_name: str) -> str | None:
@@ -38,20 +36,24 @@ def ratio_window(metric_name: str) -> str | None:
         return None
 
 
-def coverage(longest: int) -> str:
-    """The earliest sample of each SLO's 5-minute base series within ``longest`` seconds.
+def coverage(offsets: Sequence[int]) -> str:
+    """Which SLOs' 5-minute base series existed each ``offset`` seconds ago.
 
-    Chained windows are sums over the base series, so they are right only once
-    the base series reaches back over the whole window. Sampled hourly: the
-    answer may be up to an hour late, which only keeps raw series in use longer.
+    Chained windows are sums over the base series, so a window is right only
+    once the base series reaches back over all of it. A base sample within the
+    hour before ``now - offset`` shows it does (the base series is written
+    every 30 s while the rules run). One lookup per series and offset; the
+    offsets are the distinct chained window lengths, not one per SLO.
     """
-    span = f"[{format_duration(longest + COVERAGE_STEP)}:{format_duration(COVERAGE_STEP)}]"
-    events = series.total_events(BASE_WINDOW)
-    ratios = series.error_ratio(BASE_WINDOW)
-    return (
-        f"min by (slo) (min_over_time(timestamp({events})[{span[1:-1]}]))"
-        f" or min by (slo) (min_over_time(timestamp({ratios})[{span[1:-1]}]))"
-    )
+    parts = []
+    for offset in offsets:
+        span = f"[1h] offset {format_duration(offset)}"
+        present = (
+            f"group by (slo) (last_over_time({series.total_events(BASE_WINDOW)}{span}))"
+            f" or group by (slo) (last_over_time({series.error_ratio(BASE_WINDOW)}{span}))"
+        )
+        parts.append(_label(f"({present})", WINDOW_LABEL, format_duration(offset)))
+    return "\nor\n".join(parts)
 
 
 def _quote(value: str) -> str:

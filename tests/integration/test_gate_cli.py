@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,8 +47,11 @@ def answer(expr: str, at: datetime):
     from server.prometheus import Sample
 
     ts = at.timestamp()
-    if expr.startswith("min by (slo)"):
-        return [Sample({"slo": i}, ts - 60 * 86400, ts) for i in RATIOS]
+    if "last_over_time(" in expr:  # coverage: every SLO's base series reaches back
+        offsets = re.findall(r'"sloctl_window", "([^"]+)"', expr)
+        return [
+            Sample({"slo": i, queries.WINDOW_LABEL: w}, 1.0, ts) for i in RATIOS for w in offsets
+        ]
     assert expr == queries.RECORDED_RATIOS, expr
     return [
         Sample({"__name__": f"slo:sli_error:ratio_rate{w}", "slo": i}, r, ts)

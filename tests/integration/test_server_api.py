@@ -67,8 +67,13 @@ class Answers:
 
     def __call__(self, expr: str, at: datetime) -> list[Sample]:
         ts = at.timestamp()
-        if expr.startswith("min by (slo)"):
-            return [Sample({"slo": i}, ts - 90 * 86400, ts) for i in sorted(self.covered)]
+        if "last_over_time(slo:sli_total_events:rate5m" in expr:  # coverage
+            offsets = re.findall(r'"sloctl_window", "([^"]+)"', expr)
+            return [
+                Sample({"slo": i, queries.WINDOW_LABEL: w}, 1.0, ts)
+                for i in sorted(self.covered)
+                for w in offsets
+            ]
         if expr == queries.RECORDED_RATIOS:
             out = []
             for slo_id, ratio in self.ratios.items():

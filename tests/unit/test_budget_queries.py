@@ -43,10 +43,11 @@ def test_raw_ratio_of_a_raw_ratio_sli_uses_its_query():
     assert queries.raw_ratio(slo, 86400) == "max(sum(rate(f[1d])) / sum(rate(t[1d]))) >= 0"
 
 
-def test_coverage_reads_the_base_series_hourly():
-    expr = queries.coverage(30 * 86400)
-    assert "timestamp(slo:sli_total_events:rate5m)[30d1h:1h]" in expr
-    assert "timestamp(slo:sli_error:ratio_rate5m)[30d1h:1h]" in expr
+def test_coverage_looks_back_once_per_distinct_window():
+    expr = queries.coverage([86400, 30 * 86400])
+    assert expr.count("last_over_time(slo:sli_total_events:rate5m[1h] offset 30d)") == 1
+    assert expr.count("last_over_time(slo:sli_error:ratio_rate5m[1h] offset 1d)") == 1
+    assert expr.count('"sloctl_window"') == 2
 
 
 def test_period_query_selects_many_slos_at_once():
