@@ -4,8 +4,9 @@ Prometheus holds 30 days (and a 3-hour lead) of synthetic traffic at 1-minute
 resolution, backfilled with ``promtool tsdb create-blocks-from openmetrics``,
 and the generated rules are loaded when it starts: the "rules loaded a minute
 ago" case. Windows longer than the recorded history must come from raw series.
-One SLO (``shop-legacy``) instead has 30 days of recorded 5-minute base series
-backfilled and no raw series at all, so only the recorded path can answer it.
+Two SLOs (``shop-legacy``, ``shop-legacy-weekly``) instead have 30 days of
+recorded 5-minute base series backfilled and no raw series at all, so only the
+recorded path can answer them.
 
 Tolerance, stated once: Prometheus's ``increase()``/``rate()`` counts the events
 between the first and the last sample inside a range and extrapolates to the
@@ -90,6 +91,15 @@ spec:
         ratio:
           errors: legacy_requests_total{code="500"}
           total: legacy_requests_total
+    - name: legacy-weekly
+      objective: 99
+      window:
+        calendar: week
+        timeZone: Asia/Tokyo
+      sli:
+        ratio:
+          errors: legacy_requests_total{code="500"}
+          total: legacy_requests_total
 """
 RULE_INTERVAL = "10s"
 BUDGET = 0.005
@@ -124,6 +134,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     slos = {slo.id: slo for slo in load_specs([specs]).slos}
     lines = traffic.openmetrics("http_requests")
     lines += traffic.base_rates(_labels(slos["shop-legacy"]))
+    lines += traffic.base_rates(_labels(slos["shop-legacy-weekly"]))
     data = workdir / "prometheus-data"
     backfill("\n".join(lines) + "\n# EOF\n", data, workdir)
     rule_file = compile_service("shop", list(slos.values()), [str(specs)])
@@ -136,6 +147,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with run_prometheus(workdir, config, data_dir=data) as prom:
         _wait_for(prom, "slo:sli_error:ratio_rate6h", 4)  # 1 + 2 routes + weekly
         _wait_for(prom, 'slo:sli_error:ratio_rate30d{slo="shop-legacy"}', 1)
+        _wait_for(prom, 'slo:sli_error:ratio_rate7d{slo="shop-legacy-weekly"}', 1)
+        # The server queries at whole seconds: let a second evaluation pass, so its query
+        # time is never just before the first samples.
+        time.sleep(2 * int(RULE_INTERVAL.removesuffix("s")))
         yield World(prom, traffic, slos, workdir)
 
 
@@ -252,22 +267,36 @@ def test_recorded_history_is_used_when_it_covers_the_window(world: World, tmp_pa
     _ratio_in(slo["burn_rates"]["1d"] * BUDGET, bounds_1d, "chained 1d burn")
 
 
+def test_recorded_calendar_period(world: World, tmp_path: Path):
+    with make_client(world, tmp_path) as client:
+        client.app.state.context.refresher.refresh()  # type: ignore[attr-defined]
+        slo = client.get("/api/v1/slos/shop-legacy-weekly").json()
+    taken = datetime.fromisoformat(slo["updated_at"])
+    period = period_of(world.slos["shop-legacy-weekly"].window, taken)
+    assert period is not None
+    assert slo["computed_from"] == "recorded"
+    assert datetime.fromisoformat(slo["period"]["start"]) == period.start
+    bounds = world.traffic.ratio_bounds(period.start.timestamp(), taken.timestamp(), slack=5)
+    _ratio_in(1 - slo["sli"], bounds, "recorded week-so-far error ratio")
+
+
 def test_refresh_query_count_does_not_grow_with_slos(world: World):
-    """Four SLOs (one of each shape) and 40 take the same queries: none is per SLO.
+    """Five SLOs (one of each shape) and 50 take the same queries: none is per SLO.
     (bench/server.py shows the same for 1,000 SLOs.)"""
     kinds = list(world.slos.values())
-    many = [slo.model_copy(update={"service": f"shop{i}"}) for i in range(10) for slo in kinds]
+    copies = [slo.model_copy(update={"service": f"shop{i}"}) for i in range(9) for slo in kinds]
+    many = kinds + copies
     counts = {}
-    for label, slos in (("four", kinds), ("forty", many)):
+    for label, slos in (("five", kinds), ("fifty", many)):
         engine = Engine(PrometheusClient(world.prometheus.url))
         result = engine.refresh(slos, datetime.now(UTC))
         counts[label] = result.queries
         assert set(result.budgets) == {s.id for s in slos}
-        # Raw windows cached, coverage known: the next refresh reads only the ratios.
-        assert engine.refresh(slos, datetime.now(UTC)).queries == 1
-    # Coverage, ratios, raw windows. (A fourth query reads calendar periods from recorded
-    # series, when a calendar SLO's recorded history covers its period.)
-    assert counts["four"] == counts["forty"] == 3
+        # Raw windows cached, coverage known: the next refresh reads only the ratios and
+        # the recorded calendar periods.
+        assert engine.refresh(slos, datetime.now(UTC)).queries == 2
+    # Coverage, recorded ratios, raw windows, recorded calendar periods.
+    assert counts["five"] == counts["fifty"] == 4
 
 
 def _wait(condition, timeout: float = 30.0, what: str = "condition"):
