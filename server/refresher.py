@@ -175,6 +175,11 @@ class Refresher:
         scheduler.start()
         self._scheduler = scheduler
 
+    def trigger(self) -> None:
+        """Refresh as soon as possible (after an apply), without waiting for the interval."""
+        if self._scheduler is not None:
+            self._scheduler.modify_job("refresh", next_run_time=datetime.now().astimezone())
+
     def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)

@@ -207,7 +207,7 @@ class Engine:
         for slo in slos:
             for need in plans[slo.id].raw:
                 entry = self._raw.get((slo.id, need.key))
-                if entry is not None and entry.slo is slo and at - entry.computed_at < self.raw_ttl:
+                if entry is not None and entry.slo == slo and at - entry.computed_at < self.raw_ttl:
                     out[(slo.id, need.key)] = entry.values
                 else:
                     wanted.append(need)
@@ -220,7 +220,7 @@ class Engine:
                 self._warnings.append(f"raw windows not refreshed: {err.message}")
                 for need in wanted:
                     old = self._raw.get((need.slo.id, need.key))
-                    if old is not None and old.slo is need.slo:
+                    if old is not None and old.slo == need.slo:
                         out[(need.slo.id, need.key)] = old.values
                 return out
             for sample in samples:

@@ -62,13 +62,14 @@ def serve(
     )
 
 
-def _bar(remaining: float | None) -> Text:
+def _bar(remaining: float | None, status: str) -> Text:
+    """The share of the budget left as a bar, coloured by the policy's status."""
     if remaining is None:
         return Text("·" * BAR_WIDTH, style="dim")
-    share = min(max(remaining, 0.0), 1.0)
-    full = round(share * BAR_WIDTH)
-    style = "green" if remaining >= 0.25 else "yellow" if remaining > 0 else "red"
-    return Text("█" * full, style=style) + Text("░" * (BAR_WIDTH - full), style="dim")
+    full = round(min(max(remaining, 0.0), 1.0) * BAR_WIDTH)
+    return Text("█" * full, style=STATUS_STYLE[status]) + Text(
+        "░" * (BAR_WIDTH - full), style="dim"
+    )
 
 
 def _percent(value: float | None, digits: int = 3) -> str:
@@ -85,13 +86,18 @@ def _row(slo: SLOStatus) -> list[Text | str]:
     if slo.stale:
         status += Text(" (stale)", style="dim")
     exhaustion = slo.time_to_exhaustion_seconds
+    remaining = slo.error_budget.remaining
+    if remaining is not None and remaining <= 0:
+        exhausted_in = "spent"
+    else:
+        exhausted_in = "-" if exhaustion is None else humanize_duration(exhaustion)
     return [
         slo.id,
         f"{slo.objective * 100:g}% / {slo.window}",
         _percent(slo.sli),
-        _bar(slo.error_budget.remaining) + Text(f" {_percent(slo.error_budget.remaining, 1)}"),
+        _bar(remaining, slo.status) + Text(f" {_percent(remaining, 1)}"),
         *(_burn(slo, w) for w in BURN_WINDOWS),
-        "-" if exhaustion is None else humanize_duration(exhaustion),
+        exhausted_in,
         status,
     ]
 

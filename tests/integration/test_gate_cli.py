@@ -146,6 +146,8 @@ def test_status_table_and_json(server_url: str):
     assert "-20.0%" in rows["orders-spent"]
     assert "exhausted" in rows["orders-spent"]
     assert "0.10x" in rows["orders-healthy"]  # the 1h burn rate
+    assert "270d" in rows["orders-healthy"]  # 90 % of 30 days left at 0.1x
+    assert "spent" in rows["orders-spent"]
     data = json.loads(sloctl("status", "--server-url", server_url, "-o", "json").stdout)
     by_id = {s["id"]: s for s in data["slos"]}
     assert by_id["orders-thin"]["status"] == "exhausted"

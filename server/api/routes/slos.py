@@ -106,6 +106,8 @@ def apply_slos(body: SLOsApply, context: ContextDep) -> Response:
     """Declarative: afterwards the registry holds exactly these SLOs. Removed ones are
     retired, their versions and history kept."""
     outcome = context.registry.apply(body.slos, origin="api", now=context.now())
+    if outcome.created or outcome.updated:
+        context.refresher.trigger()
     view, stale = context.cache_view()
     items = context.catalog.items(view, stale=stale)
     return _json(
