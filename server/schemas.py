@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,6 +102,20 @@ class SLOsApplied(SLOsPublic):
     updated: list[str]
     unchanged: list[str]
     removed: list[str]
+
+
+class SLOVersionPublic(Schema):
+    """One stored version of an SLO's spec (wire format of sloctl's SLO model)."""
+
+    version: int
+    origin: str = Field(description='"api" or "specs:<dir>"')
+    created_at: datetime
+    spec: dict[str, Any]
+
+
+class SLOVersionsPublic(Schema):
+    data: list[SLOVersionPublic]
+    count: int
 
 
 class SnapshotPublic(Schema):

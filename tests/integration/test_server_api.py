@@ -172,6 +172,15 @@ def test_apply_is_declarative_and_reports_changes(client: TestClient):
     again = client.put("/api/v1/slos", json=changed, headers=AUTH).json()
     assert again["unchanged"] == ["orders-availability"]
     assert client.get("/api/v1/slos/orders-latency").status_code == 404
+    versions = client.get("/api/v1/slos/orders-availability/versions").json()
+    assert [(v["version"], v["spec"]["objective"]) for v in versions["data"]] == [
+        (1, 99.9),
+        (2, 99.5),
+    ]
+    assert versions["data"][0]["origin"] == "api"
+    # A retired SLO keeps its versions.
+    assert client.get("/api/v1/slos/orders-latency/versions").json()["count"] == 1
+    assert client.get("/api/v1/slos/orders-never/versions").status_code == 404
 
 
 def test_apply_needs_the_bearer_token(client: TestClient):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from server.api.deps import ContextDep, SessionDep, WriteAuth
-from server.errors import ErrorDetail, InvalidRequestError
+from server.errors import ErrorDetail, InvalidRequestError, NotFoundError
 from server.schemas import (
     ErrorBody,
     ErrorBudgetPublic,
@@ -21,6 +21,8 @@ from server.schemas import (
     SLOsApplied,
     SLOsApply,
     SLOsPublic,
+    SLOVersionPublic,
+    SLOVersionsPublic,
     SnapshotPublic,
     Status,
 )
@@ -126,6 +128,24 @@ def apply_slos(body: SLOsApply, context: ContextDep) -> Response:
 def get_slo(slo_id: str, context: ContextDep) -> Response:
     view, stale = context.cache_view()
     return _json(context.catalog.get(slo_id, view, stale=stale))
+
+
+@router.get("/{slo_id}/versions", response_model=SLOVersionsPublic, summary="Stored spec versions")
+def versions(slo_id: str, session: SessionDep) -> SLOVersionsPublic:
+    """Every version of an SLO's spec the registry stored, oldest first (retired SLOs too)."""
+    rows = repository.slo_versions(session, slo_id=slo_id)
+    if not rows:
+        raise NotFoundError(f"no SLO with id {slo_id!r} was ever registered")
+    data = [
+        SLOVersionPublic(
+            version=version,
+            origin=origin,
+            created_at=created,
+            spec=spec.model_dump(mode="json", by_alias=True),
+        )
+        for version, spec, origin, created in rows
+    ]
+    return SLOVersionsPublic(data=data, count=len(data))
 
 
 def since_time(text: str, now: datetime, field: str) -> datetime:
