@@ -59,9 +59,12 @@ app.command("convert")(convert.convert_command)
 
 def _register_optional() -> None:
     """Commands that live in modules with heavier imports."""
-    from sloctl.cli import testing
+    from sloctl.cli import server, testing
 
     app.command("test")(testing.generated_tests)
+    app.command("serve")(server.serve)
+    app.command("status")(server.status)
+    app.command("gate")(server.gate)
 
 
 _register_optional()
