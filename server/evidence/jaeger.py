@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -29,6 +29,7 @@ from server.evidence.model import (
 )
 
 ApiVersion = Literal["auto", "v3", "v1"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: OTLP status code of an error (``STATUS_CODE_ERROR``).
 OTLP_STATUS_ERROR = 2
 
@@ -109,7 +110,7 @@ def parse_v1_trace(data: Mapping[str, Any]) -> Trace:
         for ref in raw.get("references") or []:
             if ref.get("refType", "CHILD_OF") == "CHILD_OF" or parent is None:
                 parent = normalize_span_id(ref["spanID"])
-        start = datetime.fromtimestamp(int(raw["startTime"]) / 1_000_000, UTC)
+        start = EPOCH + timedelta(microseconds=int(raw["startTime"]))
         spans.append(
             Span(
                 span_id=normalize_span_id(raw["spanID"]),
@@ -179,7 +180,7 @@ def parse_otlp(tracesdata: Mapping[str, Any]) -> list[Trace]:
                     parent_span_id=normalize_span_id(parent) if parent else None,
                     service=service,
                     operation=str(raw.get("name", "")),
-                    start=datetime.fromtimestamp(start_ns / 1e9, UTC),
+                    start=EPOCH + timedelta(microseconds=start_ns // 1000),
                     duration_seconds=max(end_ns - start_ns, 0) / 1e9,
                     error=_status_is_error(status) or _error_from_attributes(attributes),
                     http_status=_http_status(attributes),
