@@ -130,7 +130,8 @@ def test_error_logs_request_is_the_documented_search(es, logs):
         ("log.level",),
         ("severity_text",),
     }
-    assert "error" in should[0]["terms"]["log.level"] and "ERROR" in should[0]["terms"]["log.level"]
+    assert "error" in should[0]["terms"]["log.level"]
+    assert "ERROR" in should[0]["terms"]["log.level"]
     assert body["sort"] == [{"@timestamp": {"order": "desc"}}]
     assert body["size"] == 3
     assert body["track_total_hits"] is True
@@ -209,7 +210,8 @@ def test_trace_logs_match_both_field_names(es, logs):
         "request done",
     ]
     assert {line.trace_id for line in lines} == {TRACE}
-    assert lines[0].level == "ERROR" and lines[0].span_id is None
+    assert lines[0].level == "ERROR"
+    assert lines[0].span_id is None
     assert lines[2].span_id == TRACE[-16:]
 
 
@@ -221,7 +223,8 @@ def test_no_trace_ids_sends_nothing(es, logs):
 def test_missing_index_is_empty_not_an_error(logs):
     query = LogQuery(index="nothing-*", service="orders", start=NOW - timedelta(minutes=5), end=NOW)
     result = logs.error_logs(query)
-    assert result.total == 0 and result.lines == ()
+    assert result.total == 0
+    assert result.lines == ()
 
 
 def test_server_without_the_product_header_is_refused(es, logs):

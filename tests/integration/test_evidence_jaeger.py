@@ -35,7 +35,7 @@ def _load(double: JaegerDouble) -> None:
             error=True,
             status=500,
             db_error=True,
-        )  # fmt: skip
+        )
     )
     double.add(
         fake_trace(SLOW, "orders", "GET /orders", NOW - timedelta(minutes=20), 1.2, status=200)
@@ -123,7 +123,8 @@ def test_v3_no_traces_is_an_empty_list_not_a_fallback(jaeger, clients):
 def test_get_trace_by_id_v3_and_missing(jaeger, clients):
     client = _client(clients, jaeger.url)
     trace = client.get_trace(SLOW.lstrip("0"))
-    assert trace is not None and trace.trace_id == SLOW
+    assert trace is not None
+    assert trace.trace_id == SLOW
     assert client.get_trace("ffffffffffffffffffffffffffffffff") is None
     assert jaeger.paths() == [f"/api/v3/traces/{SLOW}", "/api/v3/traces/" + "f" * 32]
 
@@ -162,7 +163,8 @@ def test_older_jaeger_falls_back_to_v1_once_and_parses_the_same_traces(version, 
 def test_v1_and_v3_give_the_same_model(jaeger, clients):
     v3 = _client(clients, jaeger.url, api="v3").get_trace(FAILED)
     v1 = _client(clients, jaeger.url, api="v1").get_trace(FAILED)
-    assert v3 is not None and v1 is not None
+    assert v3 is not None
+    assert v1 is not None
     assert v3.model_dump() == v1.model_dump()
 
 

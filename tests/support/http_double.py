@@ -73,7 +73,13 @@ def _handler(double: HttpDouble) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-            request = Request(self.command, parts.path, params, {k.lower(): v for k, v in self.headers.items()}, raw)
+            request = Request(
+                self.command,
+                parts.path,
+                params,
+                {k.lower(): v for k, v in self.headers.items()},
+                raw,
+            )
             double.requests.append(request)
             if double.delay:
                 time.sleep(double.delay)
