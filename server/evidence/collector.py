@@ -56,6 +56,8 @@ ERROR_ATTRIBUTES = {"error": "true"}
 #: Logs of a trace may be written a little after the request started.
 TRACE_LOG_SLACK = timedelta(minutes=5)
 CACHE_ENTRIES = 256
+#: Seconds the second round needs at least to be worth starting.
+MIN_SECOND_ROUND = 0.05
 
 
 @dataclass(frozen=True)
@@ -293,12 +295,22 @@ class EvidenceService:
 
         second = _Round(self._executor, deadline, config.deadline)
         fetches: list[_Call[Trace | None]] = []
+        all_ids = sorted(known | set(wanted))
+        late = deadline - time.monotonic() < MIN_SECOND_ROUND and bool(all_ids)
+        if late:
+            # The first round used the whole deadline: asking now would only time out and
+            # blame backends that were never given a chance.
+            why = "not asked: the first round used the whole deadline"
+            if backends.traces is not None and wanted:
+                done.append(_skipped("jaeger", "exemplar traces", "skipped", why))
+            if backends.logs is not None:
+                done.append(_skipped("elasticsearch", "trace logs", "skipped", why))
+            wanted, all_ids = [], []
         if backends.traces is not None and wanted:
             fetches = [
                 second.submit("jaeger", "exemplar trace", partial(backends.traces.get_trace, tid))
                 for tid in wanted
             ]
-        all_ids = sorted(known | set(wanted))
         trace_logs_call = None
         if backends.logs is not None and all_ids:
             logs = backends.logs
@@ -313,7 +325,7 @@ class EvidenceService:
                     size=config.trace_log_lines,
                 ),
             )
-        elif backends.logs is not None:
+        elif backends.logs is not None and not late:
             done.append(_skipped("elasticsearch", "trace logs", "skipped", "no traces to join"))
         second.collect()
 

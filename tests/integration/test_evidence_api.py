@@ -491,3 +491,17 @@ def test_sloctl_evidence_prints_the_report(tmp_path, jaeger, es, exemplars, cli)
     assert [t["trace_id"] for t in report["failing_traces"]] == [FAILED]
     assert missing.code == 1
     assert "no SLO with id 'orders-nope'" in missing.err
+
+
+def test_one_hanging_backend_is_the_only_one_blamed(make_client, jaeger, es):
+    jaeger.delay = 4.0
+    client = make_client(evidence_deadline=1.0, evidence_timeout=6.0)
+    body = client.get("/api/v1/slos/orders-latency/evidence").json()
+    assert body["failed"] == ["jaeger"]
+    status = {(s["backend"], s["call"]): s for s in body["sources"]}
+    assert status["elasticsearch", "error logs"]["status"] == "ok"
+    assert status["prometheus", "exemplars"]["status"] == "ok"
+    assert status["elasticsearch", "trace logs"]["status"] == "skipped"
+    assert "deadline" in status["elasticsearch", "trace logs"]["message"]
+    assert [e["trace_id"] for e in body["exemplars"]] == [SLOW, EXEMPLAR]
+    assert body["error_logs"]["total"] == 2

@@ -207,3 +207,11 @@ def test_jaeger_down_is_an_error_not_a_crash(clients):
 def test_attributes_json_is_what_the_gateway_decodes(jaeger, clients):
     _client(clients, jaeger.url).find_traces(QUERY)
     assert json.loads(jaeger.requests[0].params["query.attributes"]) == {"error": "true"}
+
+
+def test_a_url_that_is_no_jaeger_at_all_is_an_error_not_an_empty_search(clients):
+    double = JaegerDouble(version="1-old")
+    with serve(double):
+        client = _client(clients, double.url + "/not-jaeger")
+        with pytest.raises(EvidenceBackendError, match="HTTP 404"):
+            client.find_traces(QUERY)
