@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from server.alerts import AlertTracker
 from server.api import errors
 from server.api.main import api_router
 from server.budget.engine import Engine as BudgetEngine
@@ -34,6 +35,7 @@ from server.settings import Settings
 from server.store.db import make_engine, migrate, session_factory
 from server.telemetry import DEFAULT_SERVICE_NAME, exporter_from_env, instrument
 from server.views import Catalog
+from server.web import routes as web
 from sloctl import __version__
 
 log = logging.getLogger("sloctl.server")
@@ -89,6 +91,13 @@ def create_app(
         if prometheus is not None
         else None
     )
+    alerts = (
+        AlertTracker(
+            prometheus, sessions, timedelta(days=settings.history_retention_days)
+        )
+        if prometheus is not None
+        else None
+    )
     refresher = Refresher(
         engine=engine,
         registry=registry,
@@ -99,6 +108,7 @@ def create_app(
         interval=settings.refresh_interval,
         history_interval=settings.history_interval,
         retention=timedelta(days=settings.history_retention_days),
+        alerts=alerts,
     )
     context = ServerContext(
         settings=settings,
@@ -110,6 +120,7 @@ def create_app(
         refresher=refresher,
         catalog=Catalog(registry),
         metrics=metrics,
+        alerts=alerts,
     )
 
     @asynccontextmanager
@@ -135,6 +146,7 @@ def create_app(
     app.state.context = context
     errors.install(app)
     app.include_router(api_router)
+    web.install(app)
     exporter = span_exporter if span_exporter is not None else exporter_from_env(os.environ)
     tracer = (
         instrument(

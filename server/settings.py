@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     jaeger_url: str | None = Field(None, description="Jaeger query API for trace evidence.")
     elasticsearch_url: str | None = Field(None, description="Elasticsearch for log evidence.")
     grafana_url: str | None = Field(None, description="Grafana, for links to dashboards.")
+    prometheus_public_url: str | None = Field(
+        None,
+        description="Prometheus as browsers reach it, for the web page's graph links "
+        "(default: SLOCTL_SERVER_PROMETHEUS_URL).",
+    )
+    web_refresh_interval: float = Field(
+        60.0,
+        ge=0,
+        description="Seconds between automatic reloads of the web pages (0: never).",
+    )
     refresh_interval: float = Field(30.0, gt=0, description="Seconds between budget refreshes.")
     raw_refresh_interval: float = Field(
         300.0,
@@ -141,7 +151,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a JSON object of header names to values: {err}") from err
         return value
 
-    @field_validator("prometheus_url", "jaeger_url", "elasticsearch_url", "grafana_url")
+    @field_validator(
+        "prometheus_url",
+        "jaeger_url",
+        "elasticsearch_url",
+        "grafana_url",
+        "prometheus_public_url",
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
