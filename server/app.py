@@ -92,9 +92,7 @@ def create_app(
         else None
     )
     alerts = (
-        AlertTracker(
-            prometheus, sessions, timedelta(days=settings.history_retention_days)
-        )
+        AlertTracker(prometheus, sessions, timedelta(days=settings.history_retention_days))
         if prometheus is not None
         else None
     )

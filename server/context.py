@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.alerts import AlertTracker, AlertsView
+from server.alerts import AlertsView, AlertTracker
 from server.metrics import ServerMetrics
 from server.refresher import BudgetCache, CacheView, Clock, Refresher
 from server.registry import Registry

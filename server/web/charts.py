@@ -195,9 +195,7 @@ def line_chart(
         return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     lines = [_line(s, x, y, stamp) for s in series]
-    guide_lines = [
-        Line(g.name, g.css, _line(g, x, y, stamp).segments, []) for g in guides
-    ]
+    guide_lines = [Line(g.name, g.css, _line(g, x, y, stamp).segments, []) for g in guides]
     y_ticks = log_ticks(low, high, y, y_format) if log else linear_ticks(low, high, y, y_format)
     has_points = any(line.points for line in lines)
     return Chart(

@@ -186,9 +186,7 @@ def burn_chart(slo: SLO, history: Sequence[SnapshotIn], span: TimeRange) -> Char
         (factor, f"{severity} {fmt.burn(factor)} ({'/'.join(longs)})", severity)
         for (severity, factor), longs in sorted(factors.items(), key=lambda kv: -kv[0][1])
     ]
-    rates = [
-        v for s in history for w in CHART_WINDOWS if (v := s.burn_rates.get(w)) is not None
-    ]
+    rates = [v for s in history for w in CHART_WINDOWS if (v := s.burn_rates.get(w)) is not None]
     high = max([10.0, *rates, *(f for f, _, _ in rules)]) * 1.5
     return line_chart(
         id="burn",

@@ -7,7 +7,7 @@ template never prints "None" or "nan".
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sloctl.durations import DAY, HOUR, MINUTE
 
@@ -38,7 +38,7 @@ def sli(fraction: float | None, target: float) -> str:
 
 
 def burn(rate: float | None) -> str:
-    """``14.43`` -> ``14.4×``; small rates keep two digits (``0.05×``)."""
+    """``14.43`` -> ``14.4`` followed by a multiplication sign; small rates keep two digits."""
     if rate is None or not math.isfinite(rate):
         return NO_DATA
     if rate == 0:
@@ -88,7 +88,7 @@ def timestamp(value: datetime | None) -> str:
     """UTC, to the second, as people read it: ``2026-11-24 12:00:05 UTC``."""
     if value is None:
         return NO_DATA
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def iso(value: datetime | None) -> str:

@@ -60,7 +60,10 @@ def query_links(base: str | None, slo: SLO, range_seconds: int) -> list[QueryLin
     windows = sorted({w for c in slo_conditions(slo) for w in (c.long, c.short)})
     for w in windows:
         exprs.append(
-            (f"Burn rate over {format_duration(w)}", f"{series.error_ratio(w)}{selector} / {budget}")
+            (
+                f"Burn rate over {format_duration(w)}",
+                f"{series.error_ratio(w)}{selector} / {budget}",
+            )
         )
     exprs.append(
         (
@@ -69,10 +72,14 @@ def query_links(base: str | None, slo: SLO, range_seconds: int) -> list[QueryLin
         )
     )
     exprs.append(("Firing alerts", f"ALERTS{selector}"))
-    return [QueryLink(label, expr, prometheus_graph(base, expr, range_seconds)) for label, expr in exprs]
+    return [
+        QueryLink(label, expr, prometheus_graph(base, expr, range_seconds)) for label, expr in exprs
+    ]
 
 
-def jaeger_search(base: str | None, service: str, operation: str | None, lookback: int) -> str | None:
+def jaeger_search(
+    base: str | None, service: str, operation: str | None, lookback: int
+) -> str | None:
     """Jaeger UI's search for the service's error traces over the page's time range."""
     if not base:
         return None

@@ -118,7 +118,9 @@ def burn_cells(slo: SLO, rates: Mapping[str, float]) -> tuple[BurnCell, ...]:
     for window, limits in zip(BURN_WINDOWS, _window_thresholds(slo), strict=True):
         rate = rates.get(window)
         cells.append(
-            BurnCell(window, rate, level(rate, limits), fmt.burn(rate), _threshold_title(window, limits))
+            BurnCell(
+                window, rate, level(rate, limits), fmt.burn(rate), _threshold_title(window, limits)
+            )
         )
     return tuple(cells)
 

@@ -149,9 +149,7 @@ def slo_page(
     stored = repository.snapshots(
         session, slo_id=slo_id, since=span.start, until=span.end + timedelta(seconds=1)
     )
-    history = thin(
-        stored, step_for(span.seconds, context.settings.history_interval, CHART_POINTS)
-    )
+    history = thin(stored, step_for(span.seconds, context.settings.history_interval, CHART_POINTS))
     alerts = context.alerts_view()
     panel_request = PanelRequest(
         slo=slo,
@@ -183,9 +181,7 @@ def slo_page(
         "sli": fmt.sli(item.sli, item.objective),
         "objective": fmt.objective(item.objective),
         "remaining": fmt.percent(item.error_budget.remaining, 1),
-        "exhaustion": fmt.exhaustion(
-            item.time_to_exhaustion_seconds, item.error_budget.remaining
-        ),
+        "exhaustion": fmt.exhaustion(item.time_to_exhaustion_seconds, item.error_budget.remaining),
         "bar": budget_bar(item.error_budget.remaining, item.status),
         "burns": burn_cells(slo, item.burn_rates),
         "burn_windows": BURN_WINDOWS,

@@ -232,7 +232,8 @@ def test_overview_lists_every_slo_with_the_numbers_the_api_gives(world: World, w
     page = watched.page
     api = world.api("/api/v1/slos")
     response = page.goto(world.url + "/")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     assert "'unsafe-inline'" not in response.headers["content-security-policy"]
     expect(page.locator("tr.slo")).to_have_count(api["count"])
     assert api["count"] == 5
@@ -260,7 +261,9 @@ def test_overview_lists_every_slo_with_the_numbers_the_api_gives(world: World, w
     expect(page.locator("tbody.group").first).to_have_attribute("data-service", "checkout")
     expect(page.locator("#refresh-status")).to_contain_text("next in")
     screenshot(page, "overview")
-    assert not watched.dialogs and not watched.page_errors and not watched.console_errors
+    assert not watched.dialogs
+    assert not watched.page_errors
+    assert not watched.console_errors
 
 
 def test_filter_sort_and_open_an_slo(world: World, watched: Watched):
@@ -305,7 +308,8 @@ def test_filter_sort_and_open_an_slo(world: World, watched: Watched):
     page.locator('tr.slo[data-id="shop-weekly"] a').first.click()
     page.wait_for_url("**/slos/shop-weekly")
     expect(page.locator("h1")).to_contain_text("weekly")
-    assert not watched.dialogs and not watched.page_errors
+    assert not watched.dialogs
+    assert not watched.page_errors
 
 
 def test_slo_page_draws_its_charts_from_the_stored_history(world: World, watched: Watched):
@@ -313,7 +317,8 @@ def test_slo_page_draws_its_charts_from_the_stored_history(world: World, watched
     series = world.api("/api/v1/slos/shop-availability/series?range=6h")
     assert series["count"] >= len(PAST_REFRESHES)
     response = page.goto(world.url + "/slos/shop-availability?range=6h")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     expect(page.locator('.ranges a[aria-current="true"]')).to_have_text("last 6h")
     budget = page.locator("#chart-budget .series.remaining circle.pt")
     known = [p for p in series["data"] if p["error_budget_remaining"] is not None]
@@ -329,7 +334,9 @@ def test_slo_page_draws_its_charts_from_the_stored_history(world: World, watched
     expect(page.locator("#chart-sli .rule.objective")).to_have_count(1)
     assert int(page.locator("#chart-sli svg").get_attribute("data-points") or 0) > 0
     link = page.locator("#links a", has_text="Grafana dashboard")
-    expect(link).to_have_attribute("href", "http://grafana.example:3000/d/sloctl-shop?from=now-6h&to=now")
+    expect(link).to_have_attribute(
+        "href", "http://grafana.example:3000/d/sloctl-shop?from=now-6h&to=now"
+    )
     query = page.locator("#links .queries a").first
     assert (query.get_attribute("href") or "").startswith("http://prometheus.example:9090/graph?")
     screenshot(page, "slo-detail")
@@ -339,7 +346,8 @@ def test_slo_page_draws_its_charts_from_the_stored_history(world: World, watched
     expect(page.locator("#panel-alerts table.episodes tbody tr")).not_to_have_count(0)
     expect(page.locator("#conditions tr.met")).not_to_have_count(0)
     expect(page.locator("#panel-evidence a")).to_have_attribute(
-        "href", "http://jaeger.example:16686/search?service=checkout&tags=%7B%22error%22%3A%22true%22%7D&lookback=1h&operation=POST+%2Fpay"
+        "href",
+        "http://jaeger.example:16686/search?service=checkout&tags=%7B%22error%22%3A%22true%22%7D&lookback=1h&operation=POST+%2Fpay",
     )
     screenshot(page, "slo-detail-burning")
 
@@ -347,7 +355,9 @@ def test_slo_page_draws_its_charts_from_the_stored_history(world: World, watched
     expect(page.locator("#groups tbody tr")).to_have_count(2)
     page.goto(world.url + "/slos/shop-weekly?range=window")
     expect(page.locator('.ranges a[aria-current="true"]')).to_have_text("this week")
-    assert not watched.dialogs and not watched.page_errors and not watched.console_errors
+    assert not watched.dialogs
+    assert not watched.page_errors
+    assert not watched.console_errors
 
 
 def test_script_in_a_spec_is_shown_as_text_and_runs_nothing(world: World, watched: Watched):
@@ -362,7 +372,8 @@ def test_script_in_a_spec_is_shown_as_text_and_runs_nothing(world: World, watche
     )
     assert page.locator("img").count() == 0
     scripts = page.locator("script").evaluate_all("s => s.map(e => e.getAttribute('src'))")
-    assert len(scripts) == 1 and scripts[0].startswith("/static/app.js")
+    assert len(scripts) == 1
+    assert scripts[0].startswith("/static/app.js")
     page.wait_for_timeout(500)
     assert watched.dialogs == []
     assert watched.page_errors == []
@@ -421,7 +432,8 @@ def test_prometheus_down_shows_stale_numbers_instead_of_failing(world: World, wa
     world.prometheus.stop()
     assert not world.app.state.context.refresher.refresh()
     response = page.goto(world.url + "/")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     expect(page.locator("#stale-banner")).to_contain_text("Stale numbers")
     expect(page.locator("#stale-banner")).to_contain_text("did not answer")
     expect(page.locator("tr.slo.is-stale")).to_have_count(5)
@@ -430,6 +442,7 @@ def test_prometheus_down_shows_stale_numbers_instead_of_failing(world: World, wa
     )
     screenshot(page, "overview-stale")
     response = page.goto(world.url + "/slos/shop-availability")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     expect(page.locator("#stale-banner")).to_be_visible()
     expect(page.locator("#panel-alerts")).to_contain_text("Not current")

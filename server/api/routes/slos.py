@@ -40,6 +40,7 @@ router = APIRouter(
     },
 )
 
+
 def _json(model: SLOsPublic | SLOPublic | SLOsApplied) -> Response:
     """Serialised by pydantic-core directly: the fast path for 1,000 SLOs."""
     return Response(model.model_dump_json(), media_type="application/json")
