@@ -170,18 +170,32 @@ def add_snapshots(session: Session, *, snapshots: Sequence[SnapshotIn]) -> None:
 
 
 def snapshots(
-    session: Session, *, slo_id: str, since: datetime, until: datetime | None = None
+    session: Session,
+    *,
+    slo_id: str,
+    since: datetime,
+    until: datetime | None = None,
+    step: int | None = None,
 ) -> list[SnapshotIn]:
-    """An SLO's snapshots taken at or after ``since`` (and before ``until``), oldest first."""
-    query = select(BudgetSnapshot).where(
-        BudgetSnapshot.slo_id == slo_id, BudgetSnapshot.taken_at >= since
-    )
+    """An SLO's snapshots taken at or after ``since`` (and before ``until``), oldest first.
+
+    With ``step`` (seconds), only the last snapshot of each step is returned:
+    a chart's worth of a month of snapshots, thinned before the burn rates are
+    decoded.
+    """
+    table = BudgetSnapshot.__table__
+    query = select(
+        table.c.taken_at, table.c.sli, table.c.remaining, table.c.burn_rates, table.c.status
+    ).where(table.c.slo_id == slo_id, table.c.taken_at >= since)
     if until is not None:
-        query = query.where(BudgetSnapshot.taken_at < until)
-    rows = session.scalars(query.order_by(BudgetSnapshot.taken_at))
+        query = query.where(table.c.taken_at < until)
+    rows = list(session.execute(query.order_by(table.c.taken_at)))
+    if step is not None:
+        buckets = {int(row.taken_at.timestamp()) // step: row for row in rows}
+        rows = [row for _, row in sorted(buckets.items())]
     return [
         SnapshotIn(
-            slo_id=row.slo_id,
+            slo_id=slo_id,
             taken_at=row.taken_at,
             sli=row.sli,
             remaining=row.remaining,

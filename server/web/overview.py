@@ -86,12 +86,10 @@ def level(rate: float | None, limits: Thresholds) -> Level:
 def _threshold_title(window: str, limits: Thresholds) -> str:
     parts = []
     if limits.page is not None:
-        parts.append(f"page at {fmt.burn(limits.page)}")
+        parts.append(f"page {fmt.burn(limits.page)}")
     if limits.ticket is not None:
-        parts.append(f"ticket at {fmt.burn(limits.ticket)}")
-    if not parts:
-        return f"{window} burn rate; no alert reads this window (1× spends the budget exactly)"
-    return f"{window} burn rate; alerts: " + ", ".join(parts)
+        parts.append(f"ticket {fmt.burn(limits.ticket)}")
+    return ", ".join(parts) if parts else "no alert reads this window"
 
 
 def _window_thresholds(slo: SLO) -> tuple[Thresholds, ...]:

@@ -21,7 +21,7 @@ from server.api.deps import ContextDep, SessionDep
 from server.context import ServerContext
 from server.errors import NotFoundError
 from server.schemas import GroupPublic
-from server.series import step_for, thin
+from server.series import step_for
 from server.store import repository
 from server.web import detail, links
 from server.web import format as fmt
@@ -146,10 +146,13 @@ def slo_page(
     item = context.catalog.get(slo_id, view, stale=stale)
     now = context.now()
     span = detail.time_range(range_, item, now)
-    stored = repository.snapshots(
-        session, slo_id=slo_id, since=span.start, until=span.end + timedelta(seconds=1)
+    history = repository.snapshots(
+        session,
+        slo_id=slo_id,
+        since=span.start,
+        until=span.end + timedelta(seconds=1),
+        step=step_for(span.seconds, context.settings.history_interval, CHART_POINTS),
     )
-    history = thin(stored, step_for(span.seconds, context.settings.history_interval, CHART_POINTS))
     alerts = context.alerts_view()
     panel_request = PanelRequest(
         slo=slo,

@@ -26,7 +26,7 @@ from server.schemas import (
     SnapshotPublic,
     Status,
 )
-from server.series import step_for, thin
+from server.series import step_for
 from server.store import repository
 from server.store.repository import SnapshotIn
 from sloctl.durations import format_duration, parse_duration
@@ -204,13 +204,15 @@ def series(
     except ValueError as err:
         raise InvalidRequestError(str(err), [ErrorDetail("range", str(err))]) from None
     now = context.now()
-    rows = repository.snapshots(session, slo_id=slo_id, since=now - timedelta(seconds=span))
     step = step_for(span, context.settings.history_interval)
+    rows = repository.snapshots(
+        session, slo_id=slo_id, since=now - timedelta(seconds=span), step=step
+    )
     points = [
         SeriesPointPublic(
             time=row.taken_at, burn_rates=row.burn_rates, error_budget_remaining=row.remaining
         )
-        for row in thin(rows, step)
+        for row in rows
     ]
     return SeriesPublic(
         data=points, count=len(points), range=format_duration(span), step=format_duration(step)
