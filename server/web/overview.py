@@ -347,7 +347,8 @@ class Summary:
     pages: int
     tickets: int
     stale: int
-    alerts_known: bool
+    alerts_read: bool
+    alerts_current: bool
 
 
 def summarise(rows: Sequence[Row], alerts: AlertsView) -> Summary:
@@ -361,7 +362,8 @@ def summarise(rows: Sequence[Row], alerts: AlertsView) -> Summary:
         pages=alerts.count("page"),
         tickets=alerts.count("ticket"),
         stale=sum(1 for r in rows if r.item.stale),
-        alerts_known=alerts.known,
+        alerts_read=alerts.read_at is not None,
+        alerts_current=alerts.known,
     )
 
 
@@ -390,11 +392,13 @@ def overview(rows: Sequence[Row], alerts: AlertsView, query: Query) -> Overview:
 
 @dataclass
 class RowCache:
-    """Rows rebuilt only when the registry, the budgets, the alerts or staleness changed."""
+    """Rows rebuilt only when the registry, the budgets, the alerts or staleness changed,
+    with each row's HTML rendered once per layout (grouped or flat) for that state."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _key: tuple[object, ...] | None = None
     _rows: list[Row] = field(default_factory=list)
+    _html: dict[bool, dict[str, str]] = field(default_factory=dict)
 
     def rows(
         self,
@@ -404,5 +408,18 @@ class RowCache:
         with self._lock:
             if key != self._key:
                 self._rows = build()
+                self._html = {}
                 self._key = key
             return self._rows
+
+    def fragments(
+        self, rows: list[Row], show_service: bool, render: Callable[[Row, bool], str]
+    ) -> dict[str, str]:
+        """Each row's HTML by SLO id (``rows`` must be what :meth:`rows` returned)."""
+        with self._lock:
+            cached = self._html.get(show_service)
+            if cached is None or rows is not self._rows:
+                cached = {row.item.id: render(row, show_service) for row in rows}
+                if rows is self._rows:
+                    self._html[show_service] = cached
+            return cached

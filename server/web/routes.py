@@ -103,13 +103,18 @@ def rows(context: ServerContext, site: Site) -> list[Row]:
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, context: ContextDep, site: SiteDep) -> Response:
     query = OverviewQuery.parse(request.query_params)
-    model = overview(rows(context, site), context.alerts_view(), query)
+    every = rows(context, site)
+    model = overview(every, context.alerts_view(), query)
     now = context.now()
+    # The macro returns Markup (autoescaped when rendered), so the page inserts it as is.
+    row_macro = site.env.get_template("_row.html").module.row  # type: ignore[attr-defined]
+    fragments = site.rows.fragments(every, query.group == "none", row_macro)
     return site.render(
         request,
         "overview.html",
         {
             "o": model,
+            "fragments": fragments,
             "columns": COLUMNS,
             "head": HEAD,
             "statuses": STATUSES,
