@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from server.alerts import AlertTracker
 from server.api import errors
 from server.api.main import api_router
 from server.budget.engine import Engine as BudgetEngine
@@ -36,6 +37,7 @@ from server.settings import Settings
 from server.store.db import make_engine, migrate, session_factory
 from server.telemetry import DEFAULT_SERVICE_NAME, exporter_from_env, instrument
 from server.views import Catalog
+from server.web import routes as web
 from sloctl import __version__
 
 log = logging.getLogger("sloctl.server")
@@ -94,6 +96,11 @@ def create_app(
         if prometheus is not None
         else None
     )
+    alerts = (
+        AlertTracker(prometheus, sessions, timedelta(days=settings.history_retention_days))
+        if prometheus is not None
+        else None
+    )
     refresher = Refresher(
         engine=engine,
         registry=registry,
@@ -104,6 +111,7 @@ def create_app(
         interval=settings.refresh_interval,
         history_interval=settings.history_interval,
         retention=timedelta(days=settings.history_retention_days),
+        alerts=alerts,
     )
     context = ServerContext(
         settings=settings,
@@ -116,6 +124,7 @@ def create_app(
         catalog=Catalog(registry),
         metrics=metrics,
         evidence=evidence_from_settings(settings, clock, evidence_backends),
+        alerts=alerts,
     )
 
     @asynccontextmanager
@@ -142,6 +151,7 @@ def create_app(
     app.state.context = context
     errors.install(app)
     app.include_router(api_router)
+    web.install(app)
     exporter = span_exporter if span_exporter is not None else exporter_from_env(os.environ)
     tracer = (
         instrument(

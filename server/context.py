@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.alerts import AlertsView, AlertTracker
 from server.evidence import EvidenceService
 from server.metrics import ServerMetrics
 from server.refresher import BudgetCache, CacheView, Clock, Refresher
@@ -30,6 +31,7 @@ class ServerContext:
     catalog: Catalog
     metrics: ServerMetrics
     evidence: EvidenceService
+    alerts: AlertTracker | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -38,3 +40,7 @@ class ServerContext:
         """The cache as it is now, and whether its values are stale."""
         view = self.cache.view()
         return view, view.stale(self.clock(), self.settings.stale_seconds)
+
+    def alerts_view(self) -> AlertsView:
+        """Firing alerts as last read (an empty, unknown view without Prometheus)."""
+        return self.alerts.view() if self.alerts is not None else AlertsView()

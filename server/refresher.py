@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.alerts import AlertTracker
 from server.budget.engine import Engine
 from server.budget.numbers import Budget
 from server.errors import PrometheusUnavailableError
@@ -87,8 +88,10 @@ class Refresher:
         interval: float,
         history_interval: float,
         retention: timedelta,
+        alerts: AlertTracker | None = None,
     ) -> None:
         self.engine = engine
+        self.alerts = alerts
         self.registry = registry
         self.cache = cache
         self.metrics = metrics
@@ -116,6 +119,8 @@ class Refresher:
             except PrometheusUnavailableError as err:
                 self.metrics.query_errors.inc()
                 self.cache.fail(err.message, at)
+                if self.alerts is not None:
+                    self.alerts.fail(err.message, at)
                 log.warning("budget refresh failed", extra={"error": err.message})
                 return False
             finally:
@@ -125,6 +130,7 @@ class Refresher:
                 self.metrics.query_errors.inc()
                 log.warning("budget refresh incomplete", extra={"error": warning})
             self.cache.succeed(result.budgets, at, result.queries)
+            self._read_alerts(at)
             self.metrics.raw_windows.set(result.raw_windows)
             self.metrics.last_success.set(at.timestamp())
             log.info(
@@ -138,6 +144,15 @@ class Refresher:
             )
             self._snapshot(result.budgets, at)
             return True
+
+    def _read_alerts(self, at: datetime) -> None:
+        """One more query per refresh: which SLO alerts fire (server/alerts.py)."""
+        if self.alerts is None:
+            return
+        self.metrics.queries.inc()
+        if not self.alerts.refresh(at):
+            self.metrics.query_errors.inc()
+            log.warning("firing alerts not read", extra={"error": self.alerts.view().error})
 
     def _snapshot(self, budgets: dict[str, Budget], at: datetime) -> None:
         if self._last_snapshot is not None and at - self._last_snapshot < self.history_interval:

@@ -144,6 +144,16 @@ class Settings(BaseSettings):
         description='Per-service evidence when a spec has none, as JSON: {"orders": {"jaeger": '
         '{"service": "orders-api"}, "elasticsearch": {"index": "logs-orders-*", "query": "..."}}}.',
     )
+    prometheus_public_url: str | None = Field(
+        None,
+        description="Prometheus as browsers reach it, for the web page's graph links "
+        "(default: SLOCTL_SERVER_PROMETHEUS_URL).",
+    )
+    web_refresh_interval: float = Field(
+        60.0,
+        ge=0,
+        description="Seconds between automatic reloads of the web pages (0: never).",
+    )
     refresh_interval: float = Field(30.0, gt=0, description="Seconds between budget refreshes.")
     raw_refresh_interval: float = Field(
         300.0,
@@ -198,6 +208,7 @@ class Settings(BaseSettings):
         "grafana_url",
         "jaeger_ui_url",
         "kibana_url",
+        "prometheus_public_url",
     )
     @classmethod
     def _url(cls, value: str | None) -> str | None:

@@ -17,6 +17,7 @@ INSTALL = {
     "prometheus": "apt-get install -y prometheus  (or: make setup)",
     "amtool": "apt-get install -y prometheus-alertmanager  (or: make setup)",
     "alertmanager": "apt-get install -y prometheus-alertmanager  (or: make setup)",
+    "chromium": "apt-get install -y chromium  (or: make setup)",
 }
 
 

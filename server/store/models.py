@@ -95,3 +95,25 @@ class BudgetSnapshot(Base):
     remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
     burn_rates: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
+
+
+class AlertEpisode(Base):
+    """One stretch of time an SLO alert fired, as the refresh saw it in Prometheus's ALERTS.
+
+    ``ended_at`` is empty while it fires. ``alert_key`` identifies the alert
+    (name and labels), so one alert's episodes follow each other.
+    """
+
+    __tablename__ = "alert_episodes"
+    __table_args__ = (Index("ix_alert_episodes_slo_started", "slo_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    slo_id: Mapped[str] = mapped_column(String(255))
+    alert_key: Mapped[str] = mapped_column(Text)
+    alertname: Mapped[str] = mapped_column(String(255))
+    severity: Mapped[str] = mapped_column(String(32))
+    labels: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)

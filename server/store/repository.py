@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from server.store.models import BudgetSnapshot, SLORecord, SLOVersion
+from server.store.models import AlertEpisode, BudgetSnapshot, SLORecord, SLOVersion
 from sloctl.spec.models import SLO
 
 
@@ -170,18 +170,32 @@ def add_snapshots(session: Session, *, snapshots: Sequence[SnapshotIn]) -> None:
 
 
 def snapshots(
-    session: Session, *, slo_id: str, since: datetime, until: datetime | None = None
+    session: Session,
+    *,
+    slo_id: str,
+    since: datetime,
+    until: datetime | None = None,
+    step: int | None = None,
 ) -> list[SnapshotIn]:
-    """An SLO's snapshots taken at or after ``since`` (and before ``until``), oldest first."""
-    query = select(BudgetSnapshot).where(
-        BudgetSnapshot.slo_id == slo_id, BudgetSnapshot.taken_at >= since
-    )
+    """An SLO's snapshots taken at or after ``since`` (and before ``until``), oldest first.
+
+    With ``step`` (seconds), only the last snapshot of each step is returned:
+    a chart's worth of a month of snapshots, thinned before the burn rates are
+    decoded.
+    """
+    table = BudgetSnapshot.__table__
+    query = select(
+        table.c.taken_at, table.c.sli, table.c.remaining, table.c.burn_rates, table.c.status
+    ).where(table.c.slo_id == slo_id, table.c.taken_at >= since)
     if until is not None:
-        query = query.where(BudgetSnapshot.taken_at < until)
-    rows = session.scalars(query.order_by(BudgetSnapshot.taken_at))
+        query = query.where(table.c.taken_at < until)
+    rows = list(session.execute(query.order_by(table.c.taken_at)))
+    if step is not None:
+        buckets = {int(row.taken_at.timestamp()) // step: row for row in rows}
+        rows = [row for _, row in sorted(buckets.items())]
     return [
         SnapshotIn(
-            slo_id=row.slo_id,
+            slo_id=slo_id,
             taken_at=row.taken_at,
             sli=row.sli,
             remaining=row.remaining,
@@ -195,4 +209,91 @@ def snapshots(
 def prune_snapshots(session: Session, *, before: datetime) -> int:
     """Delete snapshots older than ``before`` (retention); returns how many went."""
     result = session.execute(delete(BudgetSnapshot).where(BudgetSnapshot.taken_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class EpisodeIn:
+    """A firing alert as one refresh saw it: which alert, of which SLO, firing since when."""
+
+    slo_id: str
+    alert_key: str
+    alertname: str
+    severity: str
+    labels: dict[str, str]
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A stored alert episode; ``ended_at`` is None while the alert fires."""
+
+    slo_id: str
+    alertname: str
+    severity: str
+    labels: dict[str, str]
+    started_at: datetime
+    ended_at: datetime | None
+
+
+def sync_episodes(session: Session, *, firing: Sequence[EpisodeIn], now: datetime) -> int:
+    """Open an episode for each newly firing alert and end those no longer firing.
+
+    Returns how many episodes were opened or ended (0 when nothing changed).
+    """
+    open_rows = {
+        row.alert_key: row
+        for row in session.scalars(select(AlertEpisode).where(AlertEpisode.ended_at.is_(None)))
+    }
+    changes = 0
+    wanted = {alert.alert_key: alert for alert in firing}
+    for key, row in open_rows.items():
+        if key not in wanted:
+            row.ended_at = now
+            changes += 1
+    for key, alert in sorted(wanted.items()):
+        if key in open_rows:
+            continue
+        session.add(
+            AlertEpisode(
+                slo_id=alert.slo_id,
+                alert_key=key,
+                alertname=alert.alertname,
+                severity=alert.severity,
+                labels=json.dumps(alert.labels, sort_keys=True),
+                started_at=alert.started_at,
+                ended_at=None,
+            )
+        )
+        changes += 1
+    session.flush()
+    return changes
+
+
+def episodes(session: Session, *, slo_id: str, since: datetime) -> list[Episode]:
+    """An SLO's alert episodes that fired at any time since ``since``, newest first."""
+    rows = session.scalars(
+        select(AlertEpisode)
+        .where(
+            AlertEpisode.slo_id == slo_id,
+            (AlertEpisode.ended_at.is_(None)) | (AlertEpisode.ended_at >= since),
+        )
+        .order_by(AlertEpisode.started_at.desc(), AlertEpisode.id.desc())
+    )
+    return [
+        Episode(
+            slo_id=row.slo_id,
+            alertname=row.alertname,
+            severity=row.severity,
+            labels=json.loads(row.labels),
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+        )
+        for row in rows
+    ]
+
+
+def prune_episodes(session: Session, *, before: datetime) -> int:
+    """Delete episodes that ended before ``before`` (retention); returns how many went."""
+    result = session.execute(delete(AlertEpisode).where(AlertEpisode.ended_at < before))
     return int(getattr(result, "rowcount", 0) or 0)

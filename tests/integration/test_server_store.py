@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from server.store import repository
-from server.store.db import migrate, session_factory, transaction
-from server.store.repository import SnapshotIn
+from server.store.db import MIGRATIONS, migrate, session_factory, transaction
+from server.store.repository import EpisodeIn, SnapshotIn
 from sloctl.spec.models import SLO
 from tests.support.databases import database
 
@@ -33,6 +35,9 @@ def slo(name: str, objective: float = 99.9, service: str = "orders") -> SLO:
     )
 
 
+HOUR = timedelta(hours=1)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     with database(request.param, tmp_path) as (_url, engine):
@@ -42,11 +47,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def test_migrations_upgrade_an_empty_database(db: Engine):
     tables = set(inspect(db).get_table_names())
-    assert {"slos", "slo_versions", "budget_snapshots", "alembic_version"} <= tables
+    assert {"slos", "slo_versions", "budget_snapshots", "alert_episodes", "alembic_version"} <= (
+        tables
+    )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
     with db.connect() as connection:
-        assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
-        )
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     migrate(db)  # idempotent: a restart migrates again
 
 
@@ -123,3 +131,27 @@ def test_snapshots_round_trip_and_retention(db: Engine):
     assert len(left) == 3
     assert empty[0].sli is None
     assert empty[0].burn_rates == {}
+
+
+def test_alert_episodes_open_and_end_with_what_fires(db: Engine):
+    sessions = session_factory(db)
+    page = EpisodeIn("orders-a", '{"page"}', "SLOErrorBudgetBurn", "page", {"slo": "orders-a"}, T0)
+    ticket = EpisodeIn("orders-a", '{"ticket"}', "SLOErrorBudgetBurn", "ticket", {}, T0)
+    with transaction(sessions) as session:
+        assert repository.sync_episodes(session, firing=[page, ticket], now=T0) == 2
+    with transaction(sessions) as session:  # the same alerts again: nothing changes
+        assert repository.sync_episodes(session, firing=[page, ticket], now=T0 + HOUR) == 0
+    with transaction(sessions) as session:  # the ticket stopped
+        assert repository.sync_episodes(session, firing=[page], now=T0 + 2 * HOUR) == 1
+    with transaction(sessions) as session:
+        episodes = repository.episodes(session, slo_id="orders-a", since=T0 - HOUR)
+        assert repository.episodes(session, slo_id="orders-b", since=T0 - HOUR) == []
+    assert {(e.severity, e.ended_at) for e in episodes} == {
+        ("page", None),
+        ("ticket", T0 + 2 * HOUR),
+    }
+    assert episodes[0].labels in ({"slo": "orders-a"}, {})
+    with transaction(sessions) as session:  # an episode that ended before the range is left out
+        later = repository.episodes(session, slo_id="orders-a", since=T0 + 3 * HOUR)
+        assert [e.severity for e in later] == ["page"]
+        assert repository.prune_episodes(session, before=T0 + 3 * HOUR) == 1

@@ -26,6 +26,7 @@ from server.schemas import (
     SnapshotPublic,
     Status,
 )
+from server.series import step_for
 from server.store import repository
 from server.store.repository import SnapshotIn
 from sloctl.durations import format_duration, parse_duration
@@ -38,9 +39,6 @@ router = APIRouter(
         422: {"model": ErrorBody, "description": "a parameter or body field is invalid"},
     },
 )
-
-#: Most points a series answer holds; longer ranges are thinned to this.
-MAX_POINTS = 500
 
 
 def _json(model: SLOsPublic | SLOPublic | SLOsApplied) -> Response:
@@ -206,16 +204,15 @@ def series(
     except ValueError as err:
         raise InvalidRequestError(str(err), [ErrorDetail("range", str(err))]) from None
     now = context.now()
-    rows = repository.snapshots(session, slo_id=slo_id, since=now - timedelta(seconds=span))
-    step = max(int(context.settings.history_interval), -(-span // MAX_POINTS))
-    buckets: dict[int, SnapshotIn] = {}
-    for row in rows:
-        buckets[int(row.taken_at.timestamp()) // step] = row
+    step = step_for(span, context.settings.history_interval)
+    rows = repository.snapshots(
+        session, slo_id=slo_id, since=now - timedelta(seconds=span), step=step
+    )
     points = [
         SeriesPointPublic(
             time=row.taken_at, burn_rates=row.burn_rates, error_budget_remaining=row.remaining
         )
-        for _, row in sorted(buckets.items())
+        for row in rows
     ]
     return SeriesPublic(
         data=points, count=len(points), range=format_duration(span), step=format_duration(step)
