@@ -37,6 +37,7 @@ from server.settings import Settings
 from server.store.db import make_engine, migrate, session_factory
 from server.telemetry import DEFAULT_SERVICE_NAME, exporter_from_env, instrument
 from server.views import Catalog
+from server.web import evidence as web_evidence
 from server.web import routes as web
 from sloctl import __version__
 
@@ -151,7 +152,8 @@ def create_app(
     app.state.context = context
     errors.install(app)
     app.include_router(api_router)
-    web.install(app)
+    site = web.install(app)
+    web_evidence.install(app, site)
     exporter = span_exporter if span_exporter is not None else exporter_from_env(os.environ)
     tracer = (
         instrument(

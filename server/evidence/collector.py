@@ -208,6 +208,15 @@ class EvidenceService:
 
     # ------------------------------------------------------------ reports
 
+    def cached(
+        self, slo: SLO, *, version: int, start: datetime, end: datetime
+    ) -> EvidenceReport | None:
+        """The cached report for the window, if there is a fresh one; never asks a backend."""
+        start, end = self.window(start, end)
+        with self._lock:
+            hit = self._cache.get((slo.id, version, start, end))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def report(
         self, slo: SLO, *, version: int, start: datetime, end: datetime
     ) -> tuple[EvidenceReport, bool]:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.alerts import AlertsView, FiringAlert
+from server.evidence import EvidenceService
 from server.schemas import SLOPublic
 from server.settings import Settings
 from server.store import repository
@@ -41,6 +42,8 @@ class PanelRequest:
     session: Session
     settings: Settings
     alerts: AlertsView
+    version: int = 0
+    evidence: EvidenceService | None = None
 
 
 @dataclass(frozen=True)

@@ -144,9 +144,10 @@ def slo_page(
     range_: Annotated[str, Query(alias="range")] = detail.DEFAULT_RANGE,
 ) -> Response:
     try:
-        slo = context.registry.get(slo_id).slo
+        entry = context.registry.get(slo_id)
     except NotFoundError as err:
         return not_found_page(request, site, err.message)
+    slo = entry.slo
     view, stale = context.cache_view()
     item = context.catalog.get(slo_id, view, stale=stale)
     now = context.now()
@@ -168,6 +169,8 @@ def slo_page(
         session=session,
         settings=context.settings,
         alerts=alerts,
+        version=entry.version,
+        evidence=context.evidence,
     )
     settings = context.settings
     public_prometheus = settings.prometheus_public_url or settings.prometheus_url
