@@ -60,7 +60,7 @@ class HttpMetrics:
 
 
 def metrics_endpoint(registry: CollectorRegistry) -> Callable[[Request], Awaitable[Response]]:
-    """``GET /metrics``: the registry in the format the scraper asks for (OpenMetrics for Prometheus).
+    """``GET /metrics``: the registry in the format the scraper asks for (Prometheus: OpenMetrics).
 
     A route rather than ``make_asgi_app`` mounted at ``/metrics``, which
     answers ``/metrics`` with a redirect to ``/metrics/``.

@@ -11,9 +11,9 @@ import io
 import json
 import random
 import time
-from datetime import datetime, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -28,12 +28,16 @@ from sqlalchemy import inspect
 
 from sample_service.app import create_app
 from sample_service.db import downgrade, make_engine, migrate
+from sample_service.metrics import LATENCY_BUCKETS
 from sample_service.settings import Settings
+from sloctl.promql import find_selectors, format_number, parse_selector
+from sloctl.spec.loader import load_specs
+from tests.helpers import ROOT
 from tests.support.sample import database_url, serve_app
 
 pytestmark = pytest.mark.integration
 
-ADMIN_TOKEN = "test-admin-token"  # noqa: S105 - a test's own token
+ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 OPENMETRICS = {"Accept": "application/openmetrics-text; version=1.0.0; charset=utf-8"}
 ORDER = {"customer": "ada", "item": "keyboard", "quantity": 2, "unit_price": "49.90"}
@@ -351,3 +355,43 @@ def test_migration_goes_down_and_up(db_url: str):
         assert "orders" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_every_selector_of_the_orders_slos_matches_the_exposition(tmp_path: Path):
+    """slo_specs/orders.yaml and the service agree on metric names and labels."""
+    with database_url("sqlite", tmp_path) as url:
+        for service in start(url):
+            order_id = service.client.post("/orders", json=ORDER).json()["id"]
+            service.client.get(f"/orders/{order_id}")
+            faults = {"faults": {"/orders": {"error_ratio": 1.0}}}
+            service.client.put("/admin/faults", json=faults, headers=ADMIN)
+            assert service.client.get("/orders").status_code == 500
+            exposed = [
+                (s.name, s.labels) for samples in service.metrics().values() for s in samples
+            ]
+
+    slos = load_specs([ROOT / "slo_specs" / "orders.yaml"]).slos
+    checked = 0
+    for slo in slos:
+        sli = slo.sli
+        queries: list[str] = []
+        if sli.ratio is not None:
+            queries += [q for q in (sli.ratio.errors, sli.ratio.total) if q]
+        if sli.events is not None:
+            queries += [q for q in (sli.events.error_query, sli.events.total_query) if q]
+        for query in queries:
+            for found in find_selectors(query.replace("{{window}}", "5m")):
+                assert any(found.selector.matches(n, labels) for n, labels in exposed), (
+                    f"{slo.id}: {found.selector.render()} selects nothing the service exposes"
+                )
+                checked += 1
+        if sli.latency is not None:
+            bucket = parse_selector(sli.latency.metric)
+            name = f"{bucket.name}_bucket"
+            les = {
+                labels["le"] for n, labels in exposed if bucket.with_name(name).matches(n, labels)
+            }
+            assert format_number(sli.latency.threshold) in les, (slo.id, les)
+            assert float(sli.latency.threshold) in LATENCY_BUCKETS
+            checked += 1
+    assert checked >= 5
