@@ -27,6 +27,12 @@ LOGGER_NAME = "sample_service"
 ECS_VERSION = "8.11.0"
 
 
+def timestamp(created: float) -> str:
+    """``2026-11-24T10:45:36.450Z``: milliseconds, UTC as ``Z``, as the log shipper parses it."""
+    moment = datetime.fromtimestamp(created, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
 class EcsJsonFormatter(logging.Formatter):
     """Formats a record as one ECS JSON line, with the current span's ids."""
 
@@ -36,9 +42,7 @@ class EcsJsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "@timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "@timestamp": timestamp(record.created),
             "log.level": record.levelname,
             "log.logger": record.name,
             "message": record.getMessage(),
