@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := prometheus prometheus-alertmanager
+DEBIAN_PACKAGES := prometheus prometheus-alertmanager wrk
 
 .PHONY: setup system-deps lint format test unit integration demo bench clean
 
@@ -15,9 +15,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Prometheus/promtool and Alertmanager/amtool from Debian, when missing.
+# Prometheus/promtool, Alertmanager/amtool and wrk (bench/) from Debian, when missing.
 system-deps:
-	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
+		|| ! command -v wrk >/dev/null; then \
 		echo "installing $(DEBIAN_PACKAGES) from Debian"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
@@ -46,6 +47,7 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/instrumentation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -63,7 +63,9 @@ class RequestTelemetryMiddleware:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         context = trace.get_current_span().get_span_context()
-        trace_id = trace.format_trace_id(context.trace_id) if context.is_valid else None
+        # Only a sampled trace can be looked up, so only those become exemplars.
+        sampled = context.is_valid and context.trace_flags.sampled
+        trace_id = trace.format_trace_id(context.trace_id) if sampled else None
         route = route_of(scope)
         method = str(scope["method"])
         self.metrics.observe(

@@ -16,8 +16,11 @@ from sample_service.faults import FaultSwitch
 from sample_service.middleware import route_of
 from sample_service.state import AppState
 
+# Trivial dependencies are ``async`` so FastAPI calls them on the event loop
+# instead of handing each to the thread pool.
 
-def app_state(request: Request) -> AppState:
+
+async def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.orders
     return state
 
@@ -32,7 +35,7 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_faults(state: StateDep) -> FaultSwitch:
+async def get_faults(state: StateDep) -> FaultSwitch:
     return state.faults
 
 
@@ -49,7 +52,9 @@ async def inject_faults(request: Request, faults: FaultsDep) -> None:
         raise InjectedFaultError(route)
 
 
-def require_admin(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_admin(
+    state: StateDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
     """The admin token must be configured and sent as ``Authorization: Bearer``."""
     token = state.settings.admin_token
     if not token:

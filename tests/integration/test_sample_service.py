@@ -395,3 +395,21 @@ def test_every_selector_of_the_orders_slos_matches_the_exposition(tmp_path: Path
             assert float(sli.latency.threshold) in LATENCY_BUCKETS
             checked += 1
     assert checked >= 5
+
+
+def test_unsampled_requests_log_their_trace_id_but_give_no_exemplar(service: Service):
+    """A caller that did not sample its trace: no span exported, no exemplar pointing nowhere."""
+    trace_id = f"{random.getrandbits(128):032x}"
+    header = {"traceparent": f"00-{trace_id}-{'cd' * 8}-00"}
+    assert service.client.get("/orders/77", headers=header).status_code == 404
+    assert service.log_of(trace_id)["http.response.status_code"] == 404
+    assert not [
+        s for s in service.spans.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id
+    ]
+    [counted] = [
+        s
+        for s in service.metrics()["http_requests"]
+        if s.name == "http_requests_total" and s.labels["code"] == "404"
+    ]
+    assert counted.value == 1
+    assert counted.exemplar is None

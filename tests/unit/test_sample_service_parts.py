@@ -17,7 +17,7 @@ from sample_service.faults import Fault, FaultSwitch
 from sample_service.loadgen import MIX, Workload, check_limits
 from sample_service.logs import configure_logging
 from sample_service.settings import DEFAULT_DATABASE_URL, Settings
-from sample_service.tracing import otlp_configured
+from sample_service.tracing import otlp_configured, sampler_from
 
 
 def test_settings_come_from_the_standard_variables(monkeypatch: pytest.MonkeyPatch):
@@ -150,3 +150,31 @@ def test_loadgen_creates_first_then_follows_the_mix():
     ops = [workload.next_operation() for _ in range(2000)]
     assert set(ops) == set(MIX)
     assert ops.count("get") > ops.count("list") > ops.count("delete")
+
+
+@pytest.mark.parametrize(
+    ("environ", "description"),
+    [
+        ({}, "ParentBased{root:AlwaysOnSampler"),
+        ({"OTEL_TRACES_SAMPLER": "always_off"}, "AlwaysOffSampler"),
+        (
+            {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+            "ParentBased{root:TraceIdRatioBased{0.1}",
+        ),
+    ],
+)
+def test_sampler_follows_the_standard_variables(environ: dict[str, str], description: str):
+    assert sampler_from(environ).get_description().startswith(description)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"OTEL_TRACES_SAMPLER": "sometimes"}, "OTEL_TRACES_SAMPLER='sometimes'"),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, "from 0 to 1"),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "x"}, "from 0 to 1"),
+    ],
+)
+def test_unknown_sampler_settings_are_refused(environ: dict[str, str], message: str):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sampler_from(environ)
