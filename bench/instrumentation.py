@@ -14,15 +14,18 @@ uvicorn process with its own database (a SQLite file, or with
   (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, ``OTEL_TRACES_SAMPLER_ARG=0.1``);
   metrics and logs still cover every request.
 
-wrk (Debian's, a second process) reads orders by id round-robin, one copy at
-a time, rounds interleaved so drift on the shared machine hits every variant
+wrk (Debian's, a second process) sends each copy in turn a workload:
+``read`` (default) reads orders by id round-robin, the cheapest request and
+so the worst case for instrumentation; ``mix`` sends the load generator's kind
+of traffic (half reads, a quarter listings, a fifth creates, some updates).
+Rounds are interleaved so drift on the shared machine hits every variant
 alike. Prints, per round and as medians, requests/s and the server process's
 CPU time per request (from /proc: less sensitive to other processes'
 scheduling than wall time), and the overhead of ``on`` and ``on+otlp``
 against ``off``. Target: overhead under 15 %.
 
 Run: ``.venv/bin/python bench/instrumentation.py [--rounds 9] [--seconds 4]
-[--database sqlite|postgresql]``.
+[--database sqlite|postgresql] [--workload read|mix]``.
 """
 
 from __future__ import annotations
@@ -47,14 +50,30 @@ import httpx
 
 VARIANTS = ("off", "on", "on+otlp", "on+otlp@10%")
 ORDERS = 100
-WRK_SCRIPT = """\
--- Read orders 1..N round-robin.
+WORKLOADS = {
+    # The cheapest request: a primary-key read, where instrumentation weighs most.
+    "read": """\
 counter = 0
 request = function()
   counter = counter + 1
   return wrk.format("GET", "/orders/" .. (counter % {n} + 1))
 end
-"""
+""",
+    # A shop's mix, as the load generator sends it: reads, listings, creates, updates.
+    "mix": """\
+math.randomseed(7)
+local json = {{["Content-Type"] = "application/json"}}
+local order = '{{"customer":"ada","item":"desk","quantity":1,"unit_price":"10.00"}}'
+request = function()
+  local r = math.random(100)
+  local id = math.random({n})
+  if r <= 50 then return wrk.format("GET", "/orders/" .. id) end
+  if r <= 75 then return wrk.format("GET", "/orders?limit=20&offset=" .. math.random(0, {n})) end
+  if r <= 95 then return wrk.format("POST", "/orders", json, order) end
+  return wrk.format("PATCH", "/orders/" .. id, json, '{{"status":"paid"}}')
+end
+""",
+}
 SINK = """\
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
@@ -168,6 +187,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seconds", type=int, default=4, help="wrk duration per run")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="read")
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     wrk = shutil.which("wrk")
@@ -180,7 +200,7 @@ def main() -> None:
     ):
         workdir = Path(tmp)
         script = workdir / "orders.lua"
-        script.write_text(textwrap.dedent(WRK_SCRIPT.format(n=ORDERS)))
+        script.write_text(textwrap.dedent(WORKLOADS[args.workload].format(n=ORDERS)))
         sink_port = free_port()
         stack.enter_context(
             process(
@@ -227,7 +247,10 @@ def main() -> None:
     rate = {v: statistics.median(r) for v, r in rates.items()}
     per_req = {v: statistics.median(c) for v, c in cpu.items()}
     print()
-    print(f"database: {args.database}; medians of {args.rounds} rounds of {args.seconds} s")
+    print(
+        f"database: {args.database}; workload: {args.workload};",
+        f"medians of {args.rounds} rounds of {args.seconds} s",
+    )
     print(f"{'variant':12}{'req/s':>10}{'overhead':>10}{'CPU us/req':>12}{'overhead':>10}")
     for v in VARIANTS:
         print(
