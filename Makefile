@@ -48,6 +48,7 @@ demo: setup
 bench: setup
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/instrumentation.py
+	$(BIN)/python bench/server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

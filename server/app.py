@@ -1,14 +1,170 @@
-"""The server application factory (grows with the server issue)."""
+"""The server application factory.
+
+``create_app`` wires settings, the database, the registry, the budget engine
+and the refresh job into a FastAPI app. Every external dependency can be
+handed in (Prometheus, the clock, the metrics registry, the span exporter,
+the database engine), so tests run the real app against a real Prometheus or
+a double. Nothing happens at import time; the database is migrated, the
+registry loaded and the refresh job started when the app starts (lifespan).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from opentelemetry.sdk.trace.export import SpanExporter
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from server.api import errors
+from server.api.main import api_router
+from server.budget.engine import Engine as BudgetEngine
+from server.context import ServerContext
+from server.metrics import ServerMetrics
+from server.prometheus import PrometheusAPI, PrometheusClient
+from server.refresher import BudgetCache, Clock, Refresher
+from server.registry import Registry
+from server.settings import Settings
+from server.store.db import make_engine, migrate, session_factory
+from server.telemetry import DEFAULT_SERVICE_NAME, exporter_from_env, instrument
+from server.views import Catalog
+from sloctl import __version__
+
+log = logging.getLogger("sloctl.server")
 
 
-def create_app() -> Any:
-    """Create the ASGI application.
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    Raises:
-        NotImplementedError: the server is not part of this build yet.
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    prometheus: PrometheusAPI | None = None,
+    clock: Clock | None = None,
+    metrics_registry: CollectorRegistry | None = None,
+    span_exporter: SpanExporter | None = None,
+    database: Engine | None = None,
+    start_scheduler: bool = True,
+) -> FastAPI:
+    """Create the server app.
+
+    Args:
+        settings: defaults to :class:`Settings` read from the environment.
+        prometheus: where budgets are read; defaults to a client for
+            ``SLOCTL_SERVER_PROMETHEUS_URL`` (none when it is unset).
+        clock: the time source; UTC wall clock by default.
+        metrics_registry: where the server's own metrics live (a fresh one by default).
+        span_exporter: traces of requests; defaults to ``OTEL_TRACES_EXPORTER``.
+        database: an engine to use instead of ``DATABASE_URL``'s.
+        start_scheduler: run the periodic refresh (tests call ``refresher.refresh()``).
     """
-    raise NotImplementedError("the sloctl server is not built yet")
+    settings = settings or Settings()
+    clock = clock or utc_now
+    if prometheus is None and settings.prometheus_url:
+        prometheus = PrometheusClient(
+            settings.prometheus_url,
+            headers=settings.prometheus_request_headers,
+            timeout=settings.prometheus_timeout,
+            verify_tls=settings.prometheus_verify_tls,
+        )
+    db = database or make_engine(settings.database_url)
+    sessions = session_factory(db)
+    metrics = ServerMetrics(metrics_registry or CollectorRegistry())
+    registry = Registry(sessions)
+    cache = BudgetCache()
+    engine = (
+        BudgetEngine(
+            prometheus,
+            raw_ttl=settings.raw_refresh_interval,
+            coverage_ttl=settings.coverage_interval,
+            raw_timeout=settings.raw_query_timeout,
+        )
+        if prometheus is not None
+        else None
+    )
+    refresher = Refresher(
+        engine=engine,
+        registry=registry,
+        cache=cache,
+        metrics=metrics,
+        sessions=sessions,
+        clock=clock,
+        interval=settings.refresh_interval,
+        history_interval=settings.history_interval,
+        retention=timedelta(days=settings.history_retention_days),
+    )
+    context = ServerContext(
+        settings=settings,
+        clock=clock,
+        db=db,
+        sessions=sessions,
+        registry=registry,
+        cache=cache,
+        refresher=refresher,
+        catalog=Catalog(registry),
+        metrics=metrics,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_start, context)
+        if start_scheduler:
+            refresher.start()
+        try:
+            yield
+        finally:
+            refresher.stop()
+            if tracer is not None:
+                tracer.shutdown()
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="sloctl server",
+        version=__version__,
+        summary="SLO registry and error budgets computed from Prometheus.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    errors.install(app)
+    app.include_router(api_router)
+    exporter = span_exporter if span_exporter is not None else exporter_from_env(os.environ)
+    tracer = (
+        instrument(
+            app,
+            exporter,
+            service_name=os.environ.get("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAME),
+            batch=span_exporter is None,
+        )
+        if exporter is not None
+        else None
+    )
+    return app
+
+
+def _start(context: ServerContext) -> None:
+    """Migrate the database, load the registry and the specs directory."""
+    migrate(context.db)
+    context.registry.load()
+    specs_dir = context.settings.specs_dir
+    if specs_dir is not None:
+        outcome = context.registry.apply_specs_dir(specs_dir, now=context.clock())
+        log.info(
+            "loaded specs",
+            extra={
+                "specs_dir": str(specs_dir),
+                # "created" is a LogRecord attribute: extras need names of their own.
+                "slos_created": len(outcome.created),
+                "slos_updated": len(outcome.updated),
+                "slos_unchanged": len(outcome.unchanged),
+                "slos_removed": len(outcome.removed),
+            },
+        )
+    context.metrics.slos.set(len(context.registry.entries()))

@@ -121,7 +121,7 @@ def build(paths: Iterable[str | Path]) -> Build:
     """
     specs = load_specs(paths)
     errors: list[SpecProblem] = []
-    warnings: list[SpecProblem] = []
+    warnings: list[SpecProblem] = list(specs.warnings)
     for slo in specs.slos:
         errs, warns = check_slo(slo)
         errors.extend(specs.problem(slo, loc, message) for loc, message in errs)

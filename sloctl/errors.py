@@ -14,6 +14,8 @@ exit codes of the contract (0 ok, 1 invalid input or failed check, 2 usage,
     ├── OutputError                  writing generated files failed; old files kept
     ├── TargetError                  a push target (Prometheus, Alertmanager, ...) refused
     ├── LockError                    another sloctl apply holds the lock
+    ├── ConfigError                  settings (environment variables) are invalid
+    ├── ServerError                  the sloctl server could not be reached or refused
     ├── UsageError                   bad combination of options          exit 2
     └── GateClosedError              the budget policy says freeze       exit 3
 """
@@ -115,6 +117,18 @@ class LockError(SloctlError):
     """Another ``sloctl apply`` kept the lock on the outputs longer than we would wait."""
 
 
+class ConfigError(SloctlError):
+    """Settings read from the environment are invalid."""
+
+
+class ServerError(SloctlError):
+    """The sloctl server could not be reached, or answered with an error."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        super().__init__(f"{url}: {message}")
+
+
 class UsageError(SloctlError):
     """Options that do not fit together."""
 
@@ -122,6 +136,9 @@ class UsageError(SloctlError):
 
 
 class GateClosedError(SloctlError):
-    """The budget policy of an SLO says deployments must stop."""
+    """The budget policy of an SLO says deployments must stop (one line per SLO)."""
 
     exit_code = 3
+
+    def lines(self) -> list[str]:
+        return str(self).splitlines()

@@ -17,7 +17,7 @@ import typer
 from typer.exceptions import TyperException
 
 from sloctl import __version__
-from sloctl.cli import specs
+from sloctl.cli import convert, specs
 from sloctl.cli.common import stderr
 from sloctl.errors import SloctlError
 
@@ -54,13 +54,17 @@ def _root(
 app.command("validate")(specs.validate)
 app.command("apply")(specs.apply)
 app.command("diff")(specs.diff)
+app.command("convert")(convert.convert_command)
 
 
 def _register_optional() -> None:
     """Commands that live in modules with heavier imports."""
-    from sloctl.cli import testing
+    from sloctl.cli import server, testing
 
     app.command("test")(testing.generated_tests)
+    app.command("serve")(server.serve)
+    app.command("status")(server.status)
+    app.command("gate")(server.gate)
 
 
 _register_optional()

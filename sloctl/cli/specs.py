@@ -240,7 +240,7 @@ def _targets(
     if grafana_url and not grafana_token:
         raise UsageError("--grafana-url needs --grafana-token (or SLOCTL_GRAFANA_TOKEN)")
     if server_url and not server_token:
-        raise UsageError("--server-url needs --server-token (or SLOCTL_SERVER_TOKEN)")
+        raise UsageError("--server-url needs --server-token (or SLOCTL_SERVER_API_TOKEN)")
     if alertmanager_config and not alertmanager_url:
         raise UsageError("--alertmanager-config needs --alertmanager-url")
     return Targets(
@@ -312,7 +312,7 @@ def apply(
         str | None,
         typer.Option(
             help="The sloctl server's API token.",
-            envvar="SLOCTL_SERVER_TOKEN",
+            envvar="SLOCTL_SERVER_API_TOKEN",
             show_default=False,
         ),
     ] = None,
@@ -323,7 +323,7 @@ def apply(
             envvar="SLOCTL_LOCK_TIMEOUT",
         ),
     ] = 60.0,
-    dashboard_server_url: DashboardServerOption = "http://localhost:8000",
+    dashboard_server_url: DashboardServerOption = "http://localhost:8080",
     prometheus_datasource: PrometheusUidOption = "prometheus",
     jaeger_datasource: JaegerUidOption = "jaeger",
     elasticsearch_datasource: ElasticsearchUidOption = "elasticsearch",
@@ -423,7 +423,7 @@ def diff(
     rules_dir: RulesDirOption = Path("alert_rules"),
     dashboards_dir: DashboardsDirOption = None,
     routing: RoutingOption = None,
-    dashboard_server_url: DashboardServerOption = "http://localhost:8000",
+    dashboard_server_url: DashboardServerOption = "http://localhost:8080",
     prometheus_datasource: PrometheusUidOption = "prometheus",
     jaeger_datasource: JaegerUidOption = "jaeger",
     elasticsearch_datasource: ElasticsearchUidOption = "elasticsearch",

@@ -49,7 +49,7 @@ OVERVIEW_FILE = "slo-overview.json"
 class DashboardSettings:
     """What the dashboards link to and read from; each is configurable (see the README)."""
 
-    server_url: str = "http://localhost:8000"
+    server_url: str = "http://localhost:8080"
     prometheus_uid: str = "prometheus"
     jaeger_uid: str = "jaeger"
     elasticsearch_uid: str = "elasticsearch"

@@ -42,7 +42,7 @@ def _string(text: str) -> str:
         text
         and _PLAIN.fullmatch(text)
         and not _AMBIGUOUS.fullmatch(text)
-        and not text.endswith(" ")
+        and not text.endswith((" ", ":"))
         and ": " not in text
         and " #" not in text
     ):

@@ -16,7 +16,7 @@ _MESSAGES = {
 }
 
 
-def _message(error: dict[str, object]) -> str:
+def error_message(error: dict[str, object]) -> str:
     kind = str(error.get("type", ""))
     if kind in _MESSAGES:
         return _MESSAGES[kind]
@@ -26,7 +26,7 @@ def _message(error: dict[str, object]) -> str:
     return message.splitlines()[0]
 
 
-def _clean_loc(loc: Sequence[object]) -> Loc:
+def clean_loc(loc: Sequence[object]) -> Loc:
     """Drop pydantic's internal steps (``function-after[...]``) from a location."""
     return tuple(
         part
@@ -41,6 +41,6 @@ def validation_problems(
     """One problem per pydantic error, located in ``doc`` under ``base``."""
     problems = []
     for error in err.errors():
-        loc = (*base, *_clean_loc(error["loc"]))
-        problems.append(doc.problem(loc, _message(dict(error))))
+        loc = (*base, *clean_loc(error["loc"]))
+        problems.append(doc.problem(loc, error_message(dict(error))))
     return problems

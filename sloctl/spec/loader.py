@@ -7,58 +7,23 @@ run shows them all. Readers for other formats register themselves in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sloctl.errors import SpecError, SpecProblem
+from sloctl.spec import native, openslo, pyrra, sloth
 from sloctl.spec.models import SLO
-from sloctl.spec.native import is_native, read_native
+from sloctl.spec.reader import Origin, Reader, ReadResult
 from sloctl.spec.yamlsrc import Loc, YamlDocument, load_documents
+
+__all__ = ["READERS", "Origin", "ReadResult", "Reader", "SpecSet", "discover", "load_specs"]
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where an SLO was defined: the document and the location of its entry."""
-
-    doc: YamlDocument
-    loc: Loc
-
-    def problem(self, sub: Loc, message: str) -> SpecProblem:
-        return self.doc.problem((*self.loc, *sub), message)
-
-
-ReadResult = tuple[list[tuple[SLO, Origin]], list[SpecProblem]]
-
-
-@dataclass(frozen=True)
-class Reader:
-    """A spec format: which documents it claims and how it reads them.
-
-    ``read`` gets every claimed document of the run at once, so formats with
-    references between documents (OpenSLO) can resolve them across files.
-    """
-
-    name: str
-    claims: Callable[[YamlDocument], bool]
-    read: Callable[[Sequence[YamlDocument]], ReadResult]
-
-
-def _read_native_docs(docs: Sequence[YamlDocument]) -> ReadResult:
-    slos: list[tuple[SLO, Origin]] = []
-    problems: list[SpecProblem] = []
-    for doc in docs:
-        found, errs = read_native(doc)
-        slos.extend((slo, Origin(doc, loc)) for slo, loc in found)
-        problems.extend(errs)
-    return slos, problems
-
-
-READERS: list[Reader] = [
-    Reader("sloctl", lambda doc: is_native(doc.data), _read_native_docs),
-]
+#: Every format sloctl reads, tried in order on each YAML document.
+READERS: list[Reader] = [native.READER, openslo.READER, sloth.READER, pyrra.READER]
 
 
 @dataclass
@@ -68,6 +33,7 @@ class SpecSet:
     slos: list[SLO]
     origins: dict[str, Origin] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    warnings: list[SpecProblem] = field(default_factory=list)
 
     def by_service(self) -> dict[str, list[SLO]]:
         out: dict[str, list[SLO]] = {}
@@ -147,14 +113,13 @@ def load_specs(paths: Iterable[str | Path], readers: Sequence[Reader] | None = N
                 )
                 continue
             claimed[reader.name].append(doc)
-    located: list[tuple[SLO, Origin]] = []
+    read = ReadResult()
     for reader in readers:
         if claimed[reader.name]:
-            found, errs = reader.read(claimed[reader.name])
-            located.extend(found)
-            problems.extend(errs)
-    result = SpecSet(slos=[], files=[str(p) for p in files])
-    for slo, origin in located:
+            read.extend(reader.read(claimed[reader.name]))
+    problems.extend(read.problems)
+    result = SpecSet(slos=[], files=[str(p) for p in files], warnings=sorted(set(read.warnings)))
+    for slo, origin in read.slos:
         previous = result.origins.get(slo.id)
         if previous is not None:
             first = previous.doc.line_of(previous.loc)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -87,6 +88,62 @@ def _window_query(text: str) -> str:
     return text
 
 
+def check_alert_name(value: str) -> str:
+    if not ALERT_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid alert name")
+    return value
+
+
+def check_objective(value: float) -> float:
+    if not 0 < value < 100:
+        raise ValueError("objective is a percentage above 0 and below 100, e.g. 99.9")
+    return value
+
+
+def check_group_by(value: tuple[str, ...]) -> tuple[str, ...]:
+    check_label_names(dict.fromkeys(value, ""), "groupBy label")
+    if len(set(value)) != len(value):
+        raise ValueError("groupBy lists a label twice")
+    return value
+
+
+def check_name(value: str) -> str:
+    if not NAME_RE.match(value) or len(value) > 63:
+        raise ValueError(
+            f"{value!r} must be lowercase letters, digits and '-', start and end with a "
+            "letter or digit, at most 63 characters"
+        )
+    return value
+
+
+def _duration_text(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value}s"
+    return value
+
+
+def _check_duration(value: str, allow_zero: bool = True) -> str:
+    if allow_zero and value.strip() in ("0", "0s", "0m"):
+        return "0s"
+    parse_duration(value)
+    return value
+
+
+def _enabled_shorthand(data: Any) -> Any:
+    return {"enabled": data} if isinstance(data, bool) else data
+
+
+# Field types that carry their own validation, shared by every model that has the field.
+Name = Annotated[str, AfterValidator(check_name)]
+AlertName = Annotated[str, AfterValidator(check_alert_name)]
+Objective = Annotated[float, AfterValidator(check_objective)]
+Labels = Annotated[dict[str, str], BeforeValidator(_stringify), AfterValidator(check_label_names)]
+GroupBy = Annotated[tuple[str, ...], AfterValidator(check_group_by)]
+SelectorText = Annotated[str, AfterValidator(_selector)]
+WindowQuery = Annotated[str, AfterValidator(_window_query)]
+ForDuration = Annotated[str, BeforeValidator(_duration_text), AfterValidator(_check_duration)]
+
+
 # --------------------------------------------------------------------- SLIs
 
 
@@ -110,14 +167,9 @@ class EventsSLI(Model):
 class RatioSLI(Model):
     """Good or bad events over all events, as counter selectors sloctl wraps in ``rate()``."""
 
-    errors: str | None = None
-    good: str | None = None
-    total: str
-
-    @field_validator("errors", "good", "total")
-    @classmethod
-    def _selectors(cls, value: str | None) -> str | None:
-        return None if value is None else _selector(value)
+    errors: SelectorText | None = None
+    good: SelectorText | None = None
+    total: SelectorText
 
     @model_validator(mode="after")
     def _one_of(self) -> RatioSLI:
@@ -157,23 +209,13 @@ class LatencySLI(Model):
 class BoolGaugeSLI(Model):
     """A gauge that is 1 when good and 0 when bad (``probe_success``); each sample is an event."""
 
-    metric: str
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, value: str) -> str:
-        return _selector(value)
+    metric: SelectorText
 
 
 class RawSLI(Model):
     """A query that already returns the error ratio over ``{{window}}``."""
 
-    error_ratio_query: str
-
-    @field_validator("error_ratio_query")
-    @classmethod
-    def _query(cls, value: str) -> str:
-        return _window_query(value)
+    error_ratio_query: WindowQuery
 
 
 class SLI(Model):
@@ -270,45 +312,18 @@ class Window(Model):
 # ----------------------------------------------------------------- alerting
 
 
-def _duration_text(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value}s"
-    return value
-
-
-def _check_duration(value: str, allow_zero: bool = True) -> str:
-    if allow_zero and value.strip() in ("0", "0s", "0m"):
-        return "0s"
-    parse_duration(value)
-    return value
-
-
-def _enabled_shorthand(data: Any) -> Any:
-    return {"enabled": data} if isinstance(data, bool) else data
-
-
 class SeverityAlert(Model):
     """Settings of the page or the ticket alert."""
 
     enabled: bool = True
-    for_: Annotated[str, BeforeValidator(_duration_text)] = Field("0s", alias="for")
-    labels: StrMap = Field(default_factory=dict)
+    for_: ForDuration = Field("0s", alias="for")
+    labels: Labels = Field(default_factory=dict)
     annotations: StrMap = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         return _enabled_shorthand(data)
-
-    @field_validator("for_")
-    @classmethod
-    def _for(cls, value: str) -> str:
-        return _check_duration(value)
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_label_names(value)
 
     @property
     def for_seconds(self) -> int:
@@ -319,8 +334,8 @@ class AbsentAlert(Model):
     """The alert raised when the SLI's series disappear."""
 
     enabled: bool = True
-    name: str = "SLOMetricAbsent"
-    for_: Annotated[str, BeforeValidator(_duration_text)] = Field("10m", alias="for")
+    name: AlertName = "SLOMetricAbsent"
+    for_: ForDuration = Field("10m", alias="for")
     severity: Severity = "ticket"
     labels: StrMap = Field(default_factory=dict)
     annotations: StrMap = Field(default_factory=dict)
@@ -329,23 +344,6 @@ class AbsentAlert(Model):
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         return _enabled_shorthand(data)
-
-    @field_validator("for_")
-    @classmethod
-    def _for(cls, value: str) -> str:
-        return _check_duration(value)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not ALERT_NAME_RE.match(value):
-            raise ValueError(f"{value!r} is not a valid alert name")
-        return value
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_label_names(value)
 
     @property
     def for_seconds(self) -> int:
@@ -375,26 +373,14 @@ class BurnWindowSpec(Model):
 class Alerting(Model):
     """Multi-window multi-burn-rate alerting for one SLO."""
 
-    name: str = "SLOErrorBudgetBurn"
-    labels: StrMap = Field(default_factory=dict)
+    name: AlertName = "SLOErrorBudgetBurn"
+    labels: Labels = Field(default_factory=dict)
     annotations: StrMap = Field(default_factory=dict)
     runbook_url: str | None = None
     page: SeverityAlert = Field(default_factory=SeverityAlert)
     ticket: SeverityAlert = Field(default_factory=SeverityAlert)
     absent: AbsentAlert = Field(default_factory=AbsentAlert)
     windows: tuple[BurnWindowSpec, ...] | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not ALERT_NAME_RE.match(value):
-            raise ValueError(f"{value!r} is not a valid alert name")
-        return value
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_label_names(value)
 
     @field_validator("windows")
     @classmethod
@@ -448,64 +434,22 @@ class Evidence(Model):
 # ---------------------------------------------------------------------- SLO
 
 
-def check_objective(value: float) -> float:
-    if not 0 < value < 100:
-        raise ValueError("objective is a percentage above 0 and below 100, e.g. 99.9")
-    return value
-
-
-def check_group_by(value: tuple[str, ...]) -> tuple[str, ...]:
-    check_label_names(dict.fromkeys(value, ""), "groupBy label")
-    if len(set(value)) != len(value):
-        raise ValueError("groupBy lists a label twice")
-    return value
-
-
-def check_name(value: str) -> str:
-    if not NAME_RE.match(value) or len(value) > 63:
-        raise ValueError(
-            f"{value!r} must be lowercase letters, digits and '-', start and end with a "
-            "letter or digit, at most 63 characters"
-        )
-    return value
-
-
 class SLO(Model):
     """One service level objective, whichever format it was written in."""
 
-    service: str
-    name: str
+    service: Name
+    name: Name
     description: str = ""
     team: str | None = None
-    objective: float
+    objective: Objective
     window: Window
     sli: SLI
-    group_by: tuple[str, ...] = ()
-    labels: StrMap = Field(default_factory=dict)
+    group_by: GroupBy = ()
+    labels: Labels = Field(default_factory=dict)
     alerting: Alerting = Field(default_factory=Alerting)
     budget_policy: BudgetPolicy = Field(default_factory=BudgetPolicy)
     evidence: Evidence = Field(default_factory=Evidence)
     source: str | None = Field(None, description="where the SLO was read from (path:line)")
-
-    @field_validator("service", "name")
-    @classmethod
-    def _names(cls, value: str) -> str:
-        return check_name(value)
-
-    @field_validator("objective")
-    @classmethod
-    def _objective_range(cls, value: float) -> float:
-        return check_objective(value)
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_label_names(value)
-
-    @field_validator("group_by")
-    @classmethod
-    def _group_by(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return check_group_by(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> SLO:

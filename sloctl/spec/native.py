@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from sloctl.errors import SpecProblem
 from sloctl.spec.errors import validation_problems
@@ -36,14 +36,15 @@ from sloctl.spec.models import (
     Alerting,
     BudgetPolicy,
     Evidence,
+    GroupBy,
+    Labels,
     Model,
+    Name,
+    Objective,
     StrMap,
     Window,
-    check_group_by,
-    check_label_names,
-    check_name,
-    check_objective,
 )
+from sloctl.spec.reader import Origin, Reader, ReadResult
 from sloctl.spec.yamlsrc import Loc, YamlDocument
 
 API_VERSION = "sloctl.dev/v1"
@@ -51,13 +52,8 @@ KIND = "ServiceSLOs"
 
 
 class Metadata(Model):
-    name: str
+    name: Name
     annotations: StrMap = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_name(value)
 
 
 class Defaults(Model):
@@ -70,49 +66,24 @@ class Defaults(Model):
 
 
 class SLOEntry(Model):
-    name: str
+    name: Name
     description: str = ""
-    objective: float
+    objective: Objective
     window: Window | None = None
     sli: SLI
-    group_by: tuple[str, ...] = ()
-    labels: StrMap = Field(default_factory=dict)
+    group_by: GroupBy = ()
+    labels: Labels = Field(default_factory=dict)
     alerting: Alerting | None = None
     budget_policy: BudgetPolicy | None = None
     evidence: Evidence | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_name(value)
-
-    @field_validator("objective")
-    @classmethod
-    def _objective(cls, value: float) -> float:
-        return check_objective(value)
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_label_names(value)
-
-    @field_validator("group_by")
-    @classmethod
-    def _group_by(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return check_group_by(value)
 
 
 class ServiceSpec(Model):
     team: str | None = None
     description: str = ""
-    labels: StrMap = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
     slos: list[SLOEntry] = Field(min_length=1)
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_label_names(value)
 
 
 class ServiceSLOs(Model):
@@ -160,6 +131,18 @@ def read_native(doc: YamlDocument) -> tuple[list[tuple[SLO, Loc]], list[SpecProb
             continue
         slos.append((slo, loc))
     return slos, problems
+
+
+def _read_all(docs: Sequence[YamlDocument]) -> ReadResult:
+    result = ReadResult()
+    for doc in docs:
+        found, problems = read_native(doc)
+        result.slos.extend((slo, Origin(doc, loc)) for slo, loc in found)
+        result.problems.extend(problems)
+    return result
+
+
+READER = Reader("sloctl", lambda doc: is_native(doc.data), _read_all)
 
 
 def to_native(slos: Sequence[SLO]) -> dict[str, Any]:

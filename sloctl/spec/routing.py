@@ -5,7 +5,7 @@ apiVersion: sloctl.dev/v1
 kind: Routing
 spec:
   server:                       # the sloctl server's Alertmanager webhook
-    url: http://127.0.0.1:8000
+    url: http://127.0.0.1:8080
     credentialsFile: /etc/alertmanager/sloctl-webhook-token
   defaults: {page: sloctl-server, ticket: sloctl-server}
   receivers:
@@ -72,7 +72,7 @@ class Timings(Model):
 class ServerWebhook(Model):
     """The sloctl server as Alertmanager reaches it; the token is read from a file."""
 
-    url: str = "http://127.0.0.1:8000"
+    url: str = "http://127.0.0.1:8080"
     credentials_file: str = "/etc/alertmanager/sloctl-webhook-token"
     ca_file: str | None = None
 

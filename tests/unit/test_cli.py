@@ -109,7 +109,7 @@ def test_version(cli):
 
 def test_help_never_shows_a_token_from_the_environment(cli, monkeypatch):
     monkeypatch.setenv("SLOCTL_GRAFANA_TOKEN", "grafana-token-value")
-    monkeypatch.setenv("SLOCTL_SERVER_TOKEN", "server-token-value")
+    monkeypatch.setenv("SLOCTL_SERVER_API_TOKEN", "server-token-value")
     result = cli("apply", "--help")
     assert result.code == 0
     assert "SLOCTL_GRAFANA_TOKEN" in result.out

@@ -1,0 +1,1 @@
+"""The HTTP API: routes per resource, shared dependencies, the error handler."""

@@ -1,0 +1,11 @@
+"""Every router of the API in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server.api.routes import health, slos
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(slos.router)

@@ -1,0 +1,38 @@
+"""Everything a request handler may need, built once by ``create_app`` and kept on the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.metrics import ServerMetrics
+from server.refresher import BudgetCache, CacheView, Clock, Refresher
+from server.registry import Registry
+from server.settings import Settings
+from server.views import Catalog
+
+
+@dataclass
+class ServerContext:
+    """The app's services; routes reach them through ``ContextDep``."""
+
+    settings: Settings
+    clock: Clock
+    db: Engine
+    sessions: sessionmaker[Session]
+    registry: Registry
+    cache: BudgetCache
+    refresher: Refresher
+    catalog: Catalog
+    metrics: ServerMetrics
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def cache_view(self) -> tuple[CacheView, bool]:
+        """The cache as it is now, and whether its values are stale."""
+        view = self.cache.view()
+        return view, view.stale(self.clock(), self.settings.stale_seconds)

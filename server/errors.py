@@ -1,0 +1,70 @@
+"""Domain errors of the server and the HTTP status each one maps to.
+
+Routes and services raise these; one exception handler (server/api/errors.py)
+turns them into ``{"error": {"code", "message", "details"}}`` responses, so no
+route builds an HTTP error itself::
+
+    ServerError                        500 internal
+    ├── NotFoundError                  404 not_found        an SLO id the registry does not know
+    ├── InvalidRequestError            422 invalid_request  a parameter or body field is wrong
+    ├── UnauthorizedError              401 unauthorized     missing or wrong bearer token
+    ├── WritesDisabledError            403 writes_disabled  no token configured: writes refused
+    └── PrometheusUnavailableError     503 prometheus_unavailable  a query failed or timed out
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One problem with a request: the field at fault (``slos[0].objective``) and why."""
+
+    field: str
+    message: str
+
+
+class ServerError(Exception):
+    """Base of the server's domain errors."""
+
+    status_code = 500
+    code = "internal"
+
+    def __init__(self, message: str, details: Sequence[ErrorDetail] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+
+
+class NotFoundError(ServerError):
+    status_code = 404
+    code = "not_found"
+
+
+class InvalidRequestError(ServerError):
+    status_code = 422
+    code = "invalid_request"
+
+
+class UnauthorizedError(ServerError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class WritesDisabledError(ServerError):
+    status_code = 403
+    code = "writes_disabled"
+
+
+class PrometheusUnavailableError(ServerError):
+    """A Prometheus query failed; carries the base URL and the reason."""
+
+    status_code = 503
+    code = "prometheus_unavailable"
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Prometheus at {url} did not answer the query: {reason}")
+        self.url = url
+        self.reason = reason

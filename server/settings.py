@@ -1,0 +1,176 @@
+"""The server's settings: one pydantic-settings class, read from the environment.
+
+Every setting is named as in DESIGN.md (``SLOCTL_SERVER_*``, ``DATABASE_URL``)
+and has a ``*_FILE`` variant that names a file holding the value, for secrets
+mounted as files (Docker and Kubernetes secrets). Setting both is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "SLOCTL_SERVER_"
+DEFAULT_DATABASE_URL = "sqlite:///var/sloctl-server.db"
+
+
+def env_name(name: str, field: FieldInfo) -> str:
+    """The environment variable a field is read from."""
+    alias = field.validation_alias
+    if isinstance(alias, str):
+        return alias
+    if isinstance(alias, AliasChoices):
+        first = alias.choices[0]
+        if isinstance(first, str):
+            return first
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+class FileVariantSource(PydanticBaseSettingsSource):
+    """Reads ``<NAME>_FILE`` variables: the value is the content of the named file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str | None]) -> None:
+        super().__init__(settings_cls)
+        # Variable names are matched case-insensitively, as pydantic-settings does.
+        self.environ = {key.lower(): value for key, value in environ.items() if value is not None}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = env_name(field_name, field)
+        path = self.environ.get(f"{name}_FILE".lower())
+        if not path:
+            return None, field_name, False
+        if self.environ.get(name.lower()):
+            raise ValueError(f"set {name} or {name}_FILE, not both")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as err:
+            raise ValueError(f"{name}_FILE: cannot read {path}: {err.strerror}") from err
+        return text.strip(), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """What the server needs to know; see docs/server.md for the table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    prometheus_url: str | None = Field(
+        None, description="Base URL of the Prometheus (or Thanos/Mimir query) API."
+    )
+    prometheus_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra HTTP headers for Prometheus as JSON, e.g. {"Authorization": "..."}.',
+    )
+    prometheus_tenant: str | None = Field(
+        None, description="Tenant sent in the tenant header (Mimir, Cortex, Thanos)."
+    )
+    prometheus_tenant_header: str = Field(
+        "X-Scope-OrgID", description="Header that carries the tenant."
+    )
+    prometheus_timeout: float = Field(10.0, gt=0, description="Seconds per Prometheus query.")
+    prometheus_verify_tls: bool = Field(True, description="Verify Prometheus's TLS certificate.")
+    specs_dir: Path | None = Field(None, description="Specs loaded into the registry at start.")
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL; postgresql:// uses psycopg 3.",
+    )
+    api_token: SecretStr | None = Field(None, description="Bearer token of write endpoints.")
+    webhook_token: SecretStr | None = Field(None, description="Token of the Alertmanager webhook.")
+    oncall_config: Path | None = Field(None, description="On-call schedule file.")
+    jaeger_url: str | None = Field(None, description="Jaeger query API for trace evidence.")
+    elasticsearch_url: str | None = Field(None, description="Elasticsearch for log evidence.")
+    grafana_url: str | None = Field(None, description="Grafana, for links to dashboards.")
+    refresh_interval: float = Field(30.0, gt=0, description="Seconds between budget refreshes.")
+    raw_refresh_interval: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a window computed from raw series is reused before re-querying.",
+    )
+    raw_query_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds for the query that reads windows from raw series (it reads the "
+        "whole window of every raw series while recorded history is short).",
+    )
+    coverage_interval: float = Field(
+        3600.0, gt=0, description="Seconds between checks of how far recorded history reaches."
+    )
+    stale_after: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds after the last good refresh at which values are stale "
+        "(default: 3 refresh intervals).",
+    )
+    history_interval: float = Field(
+        300.0, gt=0, description="Seconds between budget snapshots written to the database."
+    )
+    history_retention_days: float = Field(35.0, gt=0, description="Days snapshots are kept.")
+    log_level: str = Field("INFO", description="Log level of the JSON logs.")
+
+    @field_validator("prometheus_headers", mode="before")
+    @classmethod
+    def _headers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as err:
+                raise ValueError(f"not a JSON object of header names to values: {err}") from err
+        return value
+
+    @field_validator("prometheus_url", "jaeger_url", "elasticsearch_url", "grafana_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def stale_seconds(self) -> float:
+        """Age of the last good refresh after which values are served as stale."""
+        return self.stale_after or 3 * self.refresh_interval
+
+    @property
+    def prometheus_request_headers(self) -> dict[str, str]:
+        """The headers sent with every Prometheus query (extra headers plus the tenant)."""
+        headers = dict(self.prometheus_headers)
+        if self.prometheus_tenant:
+            headers[self.prometheus_tenant_header] = self.prometheus_tenant
+        return headers
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = dict(env_settings.env_vars) if isinstance(env_settings, EnvSettingsSource) else {}
+        return (init_settings, env_settings, FileVariantSource(settings_cls, environ))

@@ -1,0 +1,67 @@
+"""Server settings from the environment, with *_FILE variants for secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.settings import DEFAULT_DATABASE_URL, Settings
+from server.store.db import database_url
+
+
+def test_names_and_defaults(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SLOCTL_SERVER_PROMETHEUS_URL", "http://prom:9090/")
+    monkeypatch.setenv("SLOCTL_SERVER_SPECS_DIR", "slo_specs")
+    monkeypatch.setenv("SLOCTL_SERVER_PROMETHEUS_HEADERS", '{"X-Extra": "1"}')
+    monkeypatch.setenv("SLOCTL_SERVER_PROMETHEUS_TENANT", "team-a")
+    monkeypatch.setenv("SLOCTL_SERVER_REFRESH_INTERVAL", "15")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = Settings()
+    assert settings.prometheus_url == "http://prom:9090"
+    assert settings.specs_dir == Path("slo_specs")
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///var/sloctl-server.db"
+    assert settings.api_token is None
+    assert settings.prometheus_request_headers == {"X-Extra": "1", "X-Scope-OrgID": "team-a"}
+    assert settings.stale_seconds == 45
+
+
+def test_file_variants_read_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    (tmp_path / "token").write_text("t0ken\n")
+    (tmp_path / "db").write_text("postgresql://app@db/sloctl")
+    monkeypatch.setenv("SLOCTL_SERVER_API_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("DATABASE_URL_FILE", str(tmp_path / "db"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = Settings()
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == "t0ken"
+    assert settings.database_url == "postgresql://app@db/sloctl"
+    assert "t0ken" not in repr(settings)
+
+
+def test_both_a_value_and_its_file_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    (tmp_path / "token").write_text("a")
+    monkeypatch.setenv("SLOCTL_SERVER_WEBHOOK_TOKEN", "b")
+    monkeypatch.setenv("SLOCTL_SERVER_WEBHOOK_TOKEN_FILE", str(tmp_path / "token"))
+    with pytest.raises(ValueError, match=r"set SLOCTL_SERVER_WEBHOOK_TOKEN or .*_FILE, not both"):
+        Settings()
+
+
+def test_missing_secret_file_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("SLOCTL_SERVER_API_TOKEN_FILE", str(tmp_path / "nope"))
+    with pytest.raises(ValueError, match="SLOCTL_SERVER_API_TOKEN_FILE: cannot read"):
+        Settings()
+
+
+def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SLOCTL_SERVER_PROMETHEUS_HEADERS", "not json")
+    with pytest.raises(ValueError, match="prometheus_headers"):
+        Settings()
+
+
+def test_database_urls():
+    assert database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert database_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert database_url("sqlite:///var/x.db").drivername == "sqlite"
+    with pytest.raises(ValueError, match="'mysql' is not supported"):
+        database_url("mysql://u@h/db")
