@@ -43,7 +43,7 @@ integration: setup
 	$(BIN)/pytest tests/integration
 
 demo: setup
-	$(BIN)/sloctl apply
+	$(BIN)/sloctl demo
 
 bench: setup
 	$(BIN)/python bench/compile.py
