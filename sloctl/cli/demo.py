@@ -16,11 +16,8 @@ from sloctl.demo import DEFAULT_PORTS, Demo, DemoConfig
 from sloctl.errors import UsageError
 
 
-def _port(name: str) -> object:
-    return typer.Option(
-        help=f"Port of the {name} on 127.0.0.1.",
-        envvar=f"SLOCTL_DEMO_{name.upper().replace(' ', '_')}_PORT",
-    )
+def _port(name: str, what: str) -> object:
+    return typer.Option(help=f"Port of {what} on 127.0.0.1.", envvar=f"SLOCTL_DEMO_{name}_PORT")
 
 
 def demo(
@@ -44,10 +41,14 @@ def demo(
     rate: Annotated[
         float, typer.Option(help="Requests per second of the load generator.", min=0.1, max=1000)
     ] = 5.0,
-    orders_port: Annotated[int, _port("orders")] = DEFAULT_PORTS["orders"],
-    server_port: Annotated[int, _port("server")] = DEFAULT_PORTS["server"],
-    prometheus_port: Annotated[int, _port("prometheus")] = DEFAULT_PORTS["prometheus"],
-    alertmanager_port: Annotated[int, _port("alertmanager")] = DEFAULT_PORTS["alertmanager"],
+    orders_port: Annotated[int, _port("ORDERS", "the orders service")] = DEFAULT_PORTS["orders"],
+    server_port: Annotated[int, _port("SERVER", "the sloctl server")] = DEFAULT_PORTS["server"],
+    prometheus_port: Annotated[int, _port("PROMETHEUS", "Prometheus")] = DEFAULT_PORTS[
+        "prometheus"
+    ],
+    alertmanager_port: Annotated[int, _port("ALERTMANAGER", "Alertmanager")] = DEFAULT_PORTS[
+        "alertmanager"
+    ],
     refresh_interval: Annotated[
         float, typer.Option(help="Seconds between the server's budget refreshes.", min=1.0)
     ] = 10.0,

@@ -20,7 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
+from sloctl.demo import Demo, DemoConfig
+from sloctl.spec.loader import load_specs
 from tests.helpers import ROOT, require_binary
 from tests.support.processes import free_port
 
@@ -166,3 +169,45 @@ def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path)
     left = [pid for pid in started if alive(pid)]
     assert not left, f"processes left behind: {left}"
     assert "stopping the demo" in (tmp_path / "demo.err").read_text()
+
+
+def test_demo_work_directory_is_prepared_from_the_specs(tmp_path: Path):
+    """Before any process starts: tokens, routing to the server, rules, Prometheus config."""
+    promtool = require_binary("promtool")
+    ports = {"orders": 1801, "server": 1808, "prometheus": 1909, "alertmanager": 1903}
+    runner = Demo(DemoConfig(workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports), print)
+    runner.prepare()
+
+    for name in ("api", "webhook", "admin"):
+        token = tmp_path / f"{name}-token"
+        assert token.stat().st_mode & 0o777 == 0o600
+        assert len(token.read_text()) >= 32
+    tokens = dict(runner.tokens)
+    Demo(DemoConfig(workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports), print).prepare()
+    assert {n: (tmp_path / f"{n}-token").read_text() for n in tokens} == tokens, "tokens are kept"
+
+    manager = yaml.safe_load((tmp_path / "rules" / "alertmanager.yml").read_text())
+    hooks = [h for r in manager["receivers"] for h in r.get("webhook_configs", [])]
+    assert hooks
+    for hook in hooks:
+        assert hook["url"] == "http://127.0.0.1:1808/api/v1/alerts/alertmanager"
+        assert hook["http_config"]["authorization"]["credentials_file"] == str(
+            tmp_path / "webhook-token"
+        )
+    assert (tmp_path / "rules" / "orders.rules.yml").is_file()
+    assert (tmp_path / "dashboards" / "orders.json").is_file()
+
+    config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
+    targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    assert targets == {"orders": ["127.0.0.1:1801"], "sloctl-server": ["127.0.0.1:1808"]}
+    assert runner.retention_days * 86_400 > max(
+        slo.window.seconds for slo in load_specs([ROOT / "slo_specs"]).slos
+    )
+    check = subprocess.run(
+        [promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "SUCCESS: 1 rule files found" in check.stdout
