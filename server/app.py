@@ -26,6 +26,8 @@ from server.api import errors
 from server.api.main import api_router
 from server.budget.engine import Engine as BudgetEngine
 from server.context import ServerContext
+from server.evidence import EvidenceBackends
+from server.evidence import from_settings as evidence_from_settings
 from server.metrics import ServerMetrics
 from server.prometheus import PrometheusAPI, PrometheusClient
 from server.refresher import BudgetCache, Clock, Refresher
@@ -52,6 +54,7 @@ def create_app(
     span_exporter: SpanExporter | None = None,
     database: Engine | None = None,
     start_scheduler: bool = True,
+    evidence_backends: EvidenceBackends | None = None,
 ) -> FastAPI:
     """Create the server app.
 
@@ -64,6 +67,8 @@ def create_app(
         span_exporter: traces of requests; defaults to ``OTEL_TRACES_EXPORTER``.
         database: an engine to use instead of ``DATABASE_URL``'s.
         start_scheduler: run the periodic refresh (tests call ``refresher.refresh()``).
+        evidence_backends: exemplar, trace and log adapters; defaults to clients for the
+            Prometheus, Jaeger and Elasticsearch URLs of the settings.
     """
     settings = settings or Settings()
     clock = clock or utc_now
@@ -110,6 +115,7 @@ def create_app(
         refresher=refresher,
         catalog=Catalog(registry),
         metrics=metrics,
+        evidence=evidence_from_settings(settings, clock, evidence_backends),
     )
 
     @asynccontextmanager
@@ -121,6 +127,7 @@ def create_app(
             yield
         finally:
             refresher.stop()
+            context.evidence.close()
             if tracer is not None:
                 tracer.shutdown()
             if database is None:

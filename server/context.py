@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.evidence import EvidenceService
 from server.metrics import ServerMetrics
 from server.refresher import BudgetCache, CacheView, Clock, Refresher
 from server.registry import Registry
@@ -28,6 +29,7 @@ class ServerContext:
     refresher: Refresher
     catalog: Catalog
     metrics: ServerMetrics
+    evidence: EvidenceService
 
     def now(self) -> datetime:
         return self.clock()

@@ -9,7 +9,10 @@ route builds an HTTP error itself::
     ├── InvalidRequestError            422 invalid_request  a parameter or body field is wrong
     ├── UnauthorizedError              401 unauthorized     missing or wrong bearer token
     ├── WritesDisabledError            403 writes_disabled  no token configured: writes refused
-    └── PrometheusUnavailableError     503 prometheus_unavailable  a query failed or timed out
+    ├── PrometheusUnavailableError     503 prometheus_unavailable  a query failed or timed out
+    └── EvidenceBackendError           502 evidence_backend_failed  Prometheus exemplars, Jaeger or
+                                           Elasticsearch failed; the evidence endpoint reports it in
+                                           its answer (a partial result) rather than as an error
 """
 
 from __future__ import annotations
@@ -68,3 +71,18 @@ class PrometheusUnavailableError(ServerError):
         super().__init__(f"Prometheus at {url} did not answer the query: {reason}")
         self.url = url
         self.reason = reason
+
+
+class EvidenceBackendError(ServerError):
+    """An evidence backend (exemplars, Jaeger, Elasticsearch) failed, timed out or answered
+    something that is not its API's shape; carries the backend, its URL and the reason."""
+
+    status_code = 502
+    code = "evidence_backend_failed"
+
+    def __init__(self, backend: str, url: str, reason: str, *, timed_out: bool = False) -> None:
+        super().__init__(f"{backend} at {url}: {reason}")
+        self.backend = backend
+        self.url = url
+        self.reason = reason
+        self.timed_out = timed_out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
@@ -20,6 +20,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from sloctl.spec.models import Evidence
 
 ENV_PREFIX = "SLOCTL_SERVER_"
 DEFAULT_DATABASE_URL = "sqlite:///var/sloctl-server.db"
@@ -103,7 +105,45 @@ class Settings(BaseSettings):
     oncall_config: Path | None = Field(None, description="On-call schedule file.")
     jaeger_url: str | None = Field(None, description="Jaeger query API for trace evidence.")
     elasticsearch_url: str | None = Field(None, description="Elasticsearch for log evidence.")
-    grafana_url: str | None = Field(None, description="Grafana, for links to dashboards.")
+    grafana_url: str | None = Field(
+        None, description="Grafana, for links to dashboards and to logs in Explore."
+    )
+    jaeger_ui_url: str | None = Field(
+        None, description="Jaeger UI as browsers reach it, for trace links (default: jaeger_url)."
+    )
+    jaeger_api: Literal["auto", "v3", "v1"] = Field(
+        "auto", description="Jaeger query API: v3 (Jaeger 2), v1 (older), auto tries v3 first."
+    )
+    elasticsearch_index: str = Field(
+        "logs-*", min_length=1, description="Index pattern of logs when a spec names none."
+    )
+    elasticsearch_api_key: SecretStr | None = Field(
+        None, description="Elasticsearch API key (base64 id:key), sent as ApiKey."
+    )
+    kibana_url: str | None = Field(
+        None, description="Kibana as browsers reach it; logs links go to Discover when set."
+    )
+    grafana_elasticsearch_uid: str = Field(
+        "elasticsearch", description="Grafana data source uid of the logs, for Explore links."
+    )
+    evidence_timeout: float = Field(
+        5.0, gt=0, description="Seconds per call to Prometheus, Jaeger or Elasticsearch."
+    )
+    evidence_deadline: float = Field(
+        10.0, gt=0, description="Seconds the evidence endpoint waits for all backends at most."
+    )
+    evidence_cache_ttl: float = Field(
+        60.0, ge=0, description="Seconds an evidence report is reused (partial ones: at most 10)."
+    )
+    evidence_traces: int = Field(10, ge=1, le=100, description="Traces per list in a report.")
+    evidence_log_lines: int = Field(
+        50, ge=0, le=1000, description="Newest error log lines in a report."
+    )
+    evidence_defaults: dict[str, Evidence] = Field(
+        default_factory=dict,
+        description='Per-service evidence when a spec has none, as JSON: {"orders": {"jaeger": '
+        '{"service": "orders-api"}, "elasticsearch": {"index": "logs-orders-*", "query": "..."}}}.',
+    )
     refresh_interval: float = Field(30.0, gt=0, description="Seconds between budget refreshes.")
     raw_refresh_interval: float = Field(
         300.0,
@@ -141,7 +181,24 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a JSON object of header names to values: {err}") from err
         return value
 
-    @field_validator("prometheus_url", "jaeger_url", "elasticsearch_url", "grafana_url")
+    @field_validator("evidence_defaults", mode="before")
+    @classmethod
+    def _evidence_defaults(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as err:
+                raise ValueError(f"not a JSON object of services to evidence: {err}") from err
+        return value
+
+    @field_validator(
+        "prometheus_url",
+        "jaeger_url",
+        "elasticsearch_url",
+        "grafana_url",
+        "jaeger_ui_url",
+        "kibana_url",
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
