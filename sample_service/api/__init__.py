@@ -1,0 +1,1 @@
+"""HTTP routes of the orders service, one module per resource."""

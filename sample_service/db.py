@@ -1,0 +1,75 @@
+"""The database edge: the engine, sessions and migrations.
+
+PostgreSQL is reached through psycopg 3: a plain ``postgresql://`` URL is given
+the ``+psycopg`` driver so the usual ``DATABASE_URL`` works unchanged. Without a
+``DATABASE_URL`` the service uses a SQLite file, so it runs with nothing else
+installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` URLs get the psycopg 3 driver; others are kept."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get their directory and foreign keys on."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        in_memory = parsed.database in (None, "", ":memory:")
+        if not in_memory:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+        # As many pooled connections as the thread pool can ask for at once,
+        # so none is opened and closed per request under load.
+        pool = {} if in_memory else {"pool_size": 20, "max_overflow": 20}
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
+
+        @event.listens_for(engine, "connect")
+        def _foreign_keys(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session per request, closed afterwards (a FastAPI dependency body)."""
+    with factory() as session:
+        yield session
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic's configuration in code: the migrations shipped in the package, on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("sample_service") / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (``head``: the newest)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    command.downgrade(alembic_config(engine), revision)

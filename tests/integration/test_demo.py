@@ -1,0 +1,213 @@
+"""``sloctl demo`` as a newcomer runs it: a process that starts everything and stops it all.
+
+One run, in steps: the server reports the sample SLOs with fresh numbers; the
+fault switch at 100 % errors makes the availability SLO page, and Alertmanager
+posts the page to the server's webhook (the server's access log shows the
+request); SIGTERM leaves no process of the demo behind. Bounded: each step
+has its own deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from sloctl.demo import Demo, DemoConfig
+from sloctl.spec.loader import load_specs
+from tests.helpers import ROOT, require_binary
+from tests.support.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+SAMPLE_SLOS = {"orders-availability", "orders-latency", "orders-route-availability"}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, grandchildren...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float, demo: subprocess.Popen[bytes], logs: Path
+) -> Any:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        if demo.poll() is not None:
+            pytest.fail(
+                f"the demo exited ({demo.returncode}) while waiting for {what}:\n{tail(logs)}"
+            )
+        try:
+            result = check()
+        except (httpx.HTTPError, OSError, KeyError, ValueError) as err:
+            result, last = None, err
+        if result:
+            return result
+        time.sleep(1.0)
+    pytest.fail(f"no {what} after {timeout:g}s (last: {last!r}):\n{tail(logs)}")
+
+
+def tail(logs: Path) -> str:
+    parts = []
+    for log in sorted(logs.glob("*.log")) + sorted(logs.parent.glob("demo.*")):
+        lines = log.read_text(errors="replace").splitlines()[-8:]
+        parts.append(f"--- {log.name}\n" + "\n".join(lines))
+    return "\n".join(parts)
+
+
+def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path):
+    require_binary("prometheus")
+    require_binary("alertmanager")
+    ports = {name: free_port() for name in ("orders", "server", "prometheus", "alertmanager")}
+    workdir = tmp_path / "demo"
+    logs = workdir / "logs"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLOCTL_", "DATABASE_URL"))}
+    args = [
+        sys.executable,
+        "-m",
+        "sloctl",
+        "demo",
+        "--workdir",
+        str(workdir),
+        "--rate",
+        "20",
+        "--refresh-interval",
+        "2",
+        *(f"--{name}-port={port}" for name, port in ports.items()),
+    ]
+    out, err = (tmp_path / "demo.out").open("wb"), (tmp_path / "demo.err").open("wb")
+    demo = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
+    out.close()
+    err.close()
+    server = f"http://127.0.0.1:{ports['server']}"
+    try:
+        wait_for(
+            "summary",
+            lambda: "sloctl demo is running" in (tmp_path / "demo.out").read_text(),
+            120,
+            demo,
+            logs,
+        )
+        started = descendants(demo.pid)
+        assert len(started) >= 5, started  # orders, server, prometheus, alertmanager, loadgen
+        summary = (tmp_path / "demo.out").read_text()
+        for port in ports.values():
+            assert f"127.0.0.1:{port}" in summary
+
+        def fresh_budgets() -> bool:
+            slos = httpx.get(f"{server}/api/v1/slos", timeout=5).json()["data"]
+            by_id = {s["id"]: s for s in slos}
+            return set(by_id) >= SAMPLE_SLOS and all(
+                by_id[i]["sli"] is not None and not by_id[i]["stale"] for i in SAMPLE_SLOS
+            )
+
+        wait_for("fresh budgets of the sample SLOs", fresh_budgets, 150, demo, logs)
+
+        admin = (workdir / "admin-token").read_text().strip()
+        response = httpx.put(
+            f"http://127.0.0.1:{ports['orders']}/admin/faults",
+            json={"faults": {"*": {"error_ratio": 1.0}}},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+        assert response.status_code == 200
+
+        def paging() -> bool:
+            alerts = httpx.get(
+                f"http://127.0.0.1:{ports['alertmanager']}/api/v2/alerts", timeout=5
+            ).json()
+            return any(
+                a["labels"].get("alertname") == "SLOErrorBudgetBurn"
+                and a["labels"].get("severity") == "page"
+                and a["labels"].get("slo") == "orders-availability"
+                for a in alerts
+            )
+
+        wait_for("page in Alertmanager", paging, 180, demo, logs)
+        wait_for(
+            "webhook request in the server's access log",
+            lambda: "POST /api/v1/alerts/alertmanager" in (logs / "server.log").read_text(),
+            120,
+            demo,
+            logs,
+        )
+    finally:
+        if demo.poll() is None:
+            os.kill(demo.pid, signal.SIGTERM)
+        code = demo.wait(timeout=60)
+    assert code == 0, tail(logs)
+    left = [pid for pid in started if alive(pid)]
+    assert not left, f"processes left behind: {left}"
+    assert "stopping the demo" in (tmp_path / "demo.err").read_text()
+
+
+def test_demo_work_directory_is_prepared_from_the_specs(tmp_path: Path):
+    """Before any process starts: tokens, routing to the server, rules, Prometheus config."""
+    promtool = require_binary("promtool")
+    ports = {"orders": 1801, "server": 1808, "prometheus": 1909, "alertmanager": 1903}
+    runner = Demo(DemoConfig(workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports), print)
+    runner.prepare()
+
+    for name in ("api", "webhook", "admin"):
+        token = tmp_path / f"{name}-token"
+        assert token.stat().st_mode & 0o777 == 0o600
+        assert len(token.read_text()) >= 32
+    tokens = dict(runner.tokens)
+    Demo(DemoConfig(workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports), print).prepare()
+    assert {n: (tmp_path / f"{n}-token").read_text() for n in tokens} == tokens, "tokens are kept"
+
+    manager = yaml.safe_load((tmp_path / "rules" / "alertmanager.yml").read_text())
+    hooks = [h for r in manager["receivers"] for h in r.get("webhook_configs", [])]
+    assert hooks
+    for hook in hooks:
+        assert hook["url"] == "http://127.0.0.1:1808/api/v1/alerts/alertmanager"
+        assert hook["http_config"]["authorization"]["credentials_file"] == str(
+            tmp_path / "webhook-token"
+        )
+    assert (tmp_path / "rules" / "orders.rules.yml").is_file()
+    assert (tmp_path / "dashboards" / "orders.json").is_file()
+
+    config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
+    targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    assert targets == {"orders": ["127.0.0.1:1801"], "sloctl-server": ["127.0.0.1:1808"]}
+    assert runner.retention_days * 86_400 > max(
+        slo.window.seconds for slo in load_specs([ROOT / "slo_specs"]).slos
+    )
+    check = subprocess.run(
+        [promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "SUCCESS: 1 rule files found" in check.stdout

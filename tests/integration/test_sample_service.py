@@ -1,0 +1,415 @@
+"""The orders sample service on real uvicorn, on SQLite and on the real PostgreSQL.
+
+Every test runs once per backend: a SQLite file, and a fresh schema in the
+PostgreSQL on 127.0.0.1:5432. The app gets an in-memory span exporter, a log
+stream and its own metrics registry, so each signal is checked where it lands.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+from sqlalchemy import inspect
+
+from sample_service.app import create_app
+from sample_service.db import downgrade, make_engine, migrate
+from sample_service.metrics import LATENCY_BUCKETS
+from sample_service.settings import Settings
+from sloctl.promql import find_selectors, format_number, parse_selector
+from sloctl.spec.loader import load_specs
+from tests.helpers import ROOT
+from tests.support.sample import database_url, serve_app
+
+pytestmark = pytest.mark.integration
+
+ADMIN_TOKEN = "test-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+OPENMETRICS = {"Accept": "application/openmetrics-text; version=1.0.0; charset=utf-8"}
+ORDER = {"customer": "ada", "item": "keyboard", "quantity": 2, "unit_price": "49.90"}
+
+
+@dataclass
+class Service:
+    url: str
+    client: httpx.Client
+    spans: InMemorySpanExporter
+    log: io.StringIO
+    db_url: str
+
+    def logs(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.log.getvalue().splitlines()]
+
+    def log_of(self, trace_id: str) -> dict[str, object]:
+        """The one log line of a request, waiting for it: it is written after the response."""
+        deadline = time.monotonic() + 5
+        while True:
+            lines = [doc for doc in self.logs() if doc.get("trace.id") == trace_id]
+            if lines or time.monotonic() > deadline:
+                [line] = lines
+                return line
+            time.sleep(0.02)
+
+    def metrics(self) -> dict[str, list[Sample]]:
+        response = self.client.get("/metrics", headers=OPENMETRICS)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/openmetrics-text")
+        families = text_string_to_metric_families(response.text)
+        return {f.name: f.samples for f in families}
+
+    def spans_of(self, trace_id: str) -> list[ReadableSpan]:
+        """The finished spans of one trace, once its server span has ended.
+
+        The server span ends just after the response is sent, so the client
+        can be a moment ahead of it.
+        """
+        deadline = time.monotonic() + 5
+        while True:
+            spans = [
+                s
+                for s in self.spans.get_finished_spans()
+                if f"{s.context.trace_id:032x}" == trace_id
+            ]
+            if any(s.kind == SpanKind.SERVER for s in spans) or time.monotonic() > deadline:
+                return spans
+            time.sleep(0.02)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    with database_url(backend, tmp_path) as url:
+        yield url
+
+
+def start(db_url: str, **settings: object) -> Iterator[Service]:
+    spans = InMemorySpanExporter()
+    log = io.StringIO()
+    app = create_app(
+        Settings(**{"database_url": db_url, "admin_token": ADMIN_TOKEN, **settings}),  # type: ignore[arg-type]
+        span_processor=SimpleSpanProcessor(spans),
+        log_stream=log,
+        rng=random.Random(7),
+        environ={},
+    )
+    with serve_app(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield Service(url, client, spans, log, db_url)
+
+
+@pytest.fixture
+def service(db_url: str) -> Iterator[Service]:
+    yield from start(db_url)
+
+
+def test_crud_round_trip(service: Service):
+    client = service.client
+    created = client.post("/orders", json=ORDER)
+    assert created.status_code == 201, created.text
+    order = created.json()
+    assert order["status"] == "pending"
+    assert {k: order[k] for k in ORDER} == ORDER
+    created_at = datetime.fromisoformat(order["created_at"])
+    assert created_at.utcoffset() == timedelta(0)
+
+    assert client.get(f"/orders/{order['id']}").json() == order
+
+    changed = client.patch(f"/orders/{order['id']}", json={"status": "paid", "quantity": 3})
+    assert changed.status_code == 200
+    assert changed.json()["status"] == "paid"
+    assert changed.json()["quantity"] == 3
+    assert changed.json()["item"] == "keyboard"
+    assert client.get(f"/orders/{order['id']}").json()["status"] == "paid"
+
+    assert client.delete(f"/orders/{order['id']}").status_code == 204
+    assert client.get(f"/orders/{order['id']}").status_code == 404
+
+
+def test_pagination_counts_every_matching_order(service: Service):
+    ids = [
+        service.client.post("/orders", json={**ORDER, "customer": f"c{i % 2}"}).json()["id"]
+        for i in range(5)
+    ]
+    page = service.client.get("/orders", params={"offset": 2, "limit": 2}).json()
+    assert [o["id"] for o in page["data"]] == ids[2:4]
+    assert (page["count"], page["offset"], page["limit"]) == (5, 2, 2)
+    last = service.client.get("/orders", params={"offset": 4, "limit": 2}).json()
+    assert [o["id"] for o in last["data"]] == ids[4:]
+    only = service.client.get("/orders", params={"customer": "c1"}).json()
+    assert only["count"] == 2
+    assert {o["customer"] for o in only["data"]} == {"c1"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/orders/4242", None),
+        ("PATCH", "/orders/4242", {"status": "paid"}),
+        ("DELETE", "/orders/4242", None),
+    ],
+)
+def test_missing_order_is_404(service: Service, method: str, path: str, body: object):
+    response = service.client.request(method, path, json=body)
+    assert response.status_code == 404
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": "order 4242 does not exist",
+        "details": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "fields"),
+    [
+        (
+            "POST",
+            "/orders",
+            {"customer": "", "quantity": 0},
+            {"customer", "item", "quantity", "unit_price"},
+        ),
+        ("POST", "/orders", {**ORDER, "unit_price": "1.999"}, {"unit_price"}),
+        ("POST", "/orders", {**ORDER, "colour": "red"}, {"colour"}),
+        ("PATCH", "/orders/1", {"status": "lost"}, {"status"}),
+        ("GET", "/orders?limit=101", None, {"query.limit"}),
+        ("GET", "/orders?offset=-1", None, {"query.offset"}),
+        ("GET", "/orders/abc", None, {"path.order_id"}),
+    ],
+)
+def test_invalid_requests_are_422_naming_the_fields(
+    service: Service, method: str, path: str, body: object, fields: set[str]
+):
+    response = service.client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert {d["field"] for d in error["details"]} == fields
+    assert all(d["message"] for d in error["details"])
+
+
+def test_openapi_contract_lists_the_api(service: Service):
+    spec = service.client.get("/openapi.json").json()
+    assert set(spec["paths"]) >= {"/orders", "/orders/{order_id}", "/admin/faults", "/healthz"}
+    assert set(spec["paths"]["/orders/{order_id}"]) == {"get", "patch", "delete"}
+    get_one = spec["paths"]["/orders/{order_id}"]["get"]["responses"]
+    assert get_one["404"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorResponse"
+    )
+    assert "OrdersPublic" in spec["components"]["schemas"]
+    assert spec["paths"]["/admin/faults"]["put"]["responses"]["401"]
+
+
+def test_request_joins_its_trace_in_metrics_logs_and_spans(service: Service):
+    """A caller's traceparent flows into the span, the exemplar and the log line."""
+    trace_id = f"{random.getrandbits(128):032x}"
+    header = {"traceparent": f"00-{trace_id}-{'ab' * 8}-01"}
+    order_id = service.client.post("/orders", json=ORDER).json()["id"]
+    assert service.client.get(f"/orders/{order_id}", headers=header).status_code == 200
+
+    # Spans: the server span of the request and the SQL query under it.
+    spans = service.spans_of(trace_id)
+    server = [s for s in spans if s.kind == SpanKind.SERVER]
+    assert [s.name for s in server] == ["GET /orders/{order_id}"]
+    queries = [s for s in spans if s.kind == SpanKind.CLIENT]
+    assert queries, [s.name for s in spans]
+    assert all(
+        q.parent is not None and q.parent.span_id == server[0].context.span_id for q in queries
+    )
+    assert server[0].resource.attributes["service.name"] == "orders"
+
+    # The log line of the request carries the same trace id and the server span's id.
+    line = service.log_of(trace_id)
+    assert line["span.id"] == f"{server[0].context.span_id:016x}"
+    assert line["service.name"] == "orders"
+    assert line["log.level"] == "INFO"
+    assert line["http.route"] == "/orders/{order_id}"
+    assert line["http.response.status_code"] == 200
+
+    # The metrics: counted under the route template, with the trace id as exemplar.
+    samples = service.metrics()
+    [counted] = [
+        s
+        for s in samples["http_requests"]
+        if s.name == "http_requests_total"
+        and s.labels
+        == {"service": "orders", "route": "/orders/{order_id}", "method": "GET", "code": "200"}
+    ]
+    assert counted.value == 1
+    assert counted.exemplar is not None
+    assert counted.exemplar.labels == {"trace_id": trace_id}
+    buckets = [
+        s
+        for s in samples["http_request_duration_seconds"]
+        if s.name.endswith("_bucket") and s.labels.get("route") == "/orders/{order_id}"
+    ]
+    assert any(b.exemplar and b.exemplar.labels == {"trace_id": trace_id} for b in buckets)
+    assert "0.3" in {b.labels["le"] for b in buckets}
+
+
+def test_metrics_count_routes_not_paths_and_skip_the_scrape(service: Service):
+    for _ in range(3):
+        service.client.get("/orders/999999")
+    service.client.get("/no/such/page")
+    service.client.get("/healthz")
+    samples = service.metrics()
+    service.metrics()
+    totals = {
+        (s.labels["route"], s.labels["code"]): s.value
+        for s in samples["http_requests"]
+        if s.name == "http_requests_total"
+    }
+    assert totals == {("/orders/{order_id}", "404"): 3, ("unmatched", "404"): 1}
+
+
+def test_fault_switch_needs_the_admin_token(service: Service):
+    assert service.client.get("/admin/faults").status_code == 401
+    wrong = service.client.get("/admin/faults", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "unauthorized"
+    assert service.client.get("/admin/faults", headers=ADMIN).json() == {"faults": {}}
+
+
+def test_fault_switch_is_off_without_a_configured_token(db_url: str):
+    for service in start(db_url, admin_token=None):
+        response = service.client.get("/admin/faults", headers=ADMIN)
+        assert response.status_code == 403
+        assert "ORDERS_ADMIN_TOKEN" in response.json()["error"]["message"]
+
+
+def test_fault_switch_fails_and_slows_one_route(service: Service):
+    order_id = service.client.post("/orders", json=ORDER).json()["id"]
+    faults = {"faults": {"/orders/{order_id}": {"error_ratio": 1.0, "latency_ms": 350}}}
+    put = service.client.put("/admin/faults", json=faults, headers=ADMIN)
+    assert put.status_code == 200
+    assert put.json() == {
+        "faults": {"/orders/{order_id}": {"error_ratio": 1.0, "latency_ms": 350.0}}
+    }
+
+    failed = service.client.get(f"/orders/{order_id}")
+    assert failed.status_code == 500
+    assert failed.json()["error"]["code"] == "injected_fault"
+    assert failed.elapsed.total_seconds() >= 0.35
+    assert service.client.get("/orders").status_code == 200  # other routes untouched
+
+    errors = [d for d in service.logs() if d["log.level"] == "ERROR"]
+    assert errors, "a failed request logs at ERROR, for the evidence query"
+    assert all("trace.id" in d for d in errors)
+
+    samples = service.metrics()
+    codes = {
+        s.labels["code"]: s.value
+        for s in samples["http_requests"]
+        if s.name == "http_requests_total" and s.labels["route"] == "/orders/{order_id}"
+    }
+    assert codes == {"500": 1}
+    slow = {
+        s.labels["le"]: s.value
+        for s in samples["http_request_duration_seconds"]
+        if s.name.endswith("_bucket") and s.labels["route"] == "/orders/{order_id}"
+    }
+    assert slow["0.3"] == 0, "an added 350 ms is beyond the latency SLO's 300 ms"
+    assert slow["0.5"] == 1
+
+    assert service.client.delete("/admin/faults", headers=ADMIN).json() == {"faults": {}}
+    assert service.client.get(f"/orders/{order_id}").status_code == 200
+
+
+def test_fault_ratio_fails_about_that_share(service: Service):
+    service.client.put("/admin/faults", json={"faults": {"*": {"error_ratio": 0.5}}}, headers=ADMIN)
+    codes = [service.client.get("/orders").status_code for _ in range(60)]
+    assert set(codes) == {200, 500}
+    assert 15 <= codes.count(500) <= 45
+
+
+def test_faults_from_the_environment(db_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ORDERS_FAULTS", json.dumps({"*": {"error_ratio": 1}}))
+    for service in start(db_url):
+        assert service.client.get("/orders").status_code == 500
+        assert service.client.get("/healthz").status_code == 200
+
+
+def test_migration_goes_down_and_up(db_url: str):
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        assert "orders" in inspect(engine).get_table_names()
+        downgrade(engine)
+        assert "orders" not in inspect(engine).get_table_names()
+        migrate(engine)
+        assert "orders" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_every_selector_of_the_orders_slos_matches_the_exposition(tmp_path: Path):
+    """slo_specs/orders.yaml and the service agree on metric names and labels."""
+    with database_url("sqlite", tmp_path) as url:
+        for service in start(url):
+            order_id = service.client.post("/orders", json=ORDER).json()["id"]
+            service.client.get(f"/orders/{order_id}")
+            faults = {"faults": {"/orders": {"error_ratio": 1.0}}}
+            service.client.put("/admin/faults", json=faults, headers=ADMIN)
+            assert service.client.get("/orders").status_code == 500
+            exposed = [
+                (s.name, s.labels) for samples in service.metrics().values() for s in samples
+            ]
+
+    slos = load_specs([ROOT / "slo_specs" / "orders.yaml"]).slos
+    checked = 0
+    for slo in slos:
+        sli = slo.sli
+        queries: list[str] = []
+        if sli.ratio is not None:
+            queries += [q for q in (sli.ratio.errors, sli.ratio.total) if q]
+        if sli.events is not None:
+            queries += [q for q in (sli.events.error_query, sli.events.total_query) if q]
+        for query in queries:
+            for found in find_selectors(query.replace("{{window}}", "5m")):
+                assert any(found.selector.matches(n, labels) for n, labels in exposed), (
+                    f"{slo.id}: {found.selector.render()} selects nothing the service exposes"
+                )
+                checked += 1
+        if sli.latency is not None:
+            bucket = parse_selector(sli.latency.metric)
+            name = f"{bucket.name}_bucket"
+            les = {
+                labels["le"] for n, labels in exposed if bucket.with_name(name).matches(n, labels)
+            }
+            assert format_number(sli.latency.threshold) in les, (slo.id, les)
+            assert float(sli.latency.threshold) in LATENCY_BUCKETS
+            checked += 1
+    assert checked >= 5
+
+
+def test_unsampled_requests_log_their_trace_id_but_give_no_exemplar(service: Service):
+    """A caller that did not sample its trace: no span exported, no exemplar pointing nowhere."""
+    trace_id = f"{random.getrandbits(128):032x}"
+    header = {"traceparent": f"00-{trace_id}-{'cd' * 8}-00"}
+    assert service.client.get("/orders/77", headers=header).status_code == 404
+    assert service.log_of(trace_id)["http.response.status_code"] == 404
+    assert not [
+        s for s in service.spans.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id
+    ]
+    [counted] = [
+        s
+        for s in service.metrics()["http_requests"]
+        if s.name == "http_requests_total" and s.labels["code"] == "404"
+    ]
+    assert counted.value == 1
+    assert counted.exemplar is None

@@ -1,0 +1,180 @@
+"""Pure parts of the sample service: settings, fault switch, log format, URLs, load limits."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import random
+import re
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from pydantic import ValidationError
+
+from sample_service.db import normalise_url
+from sample_service.faults import Fault, FaultSwitch
+from sample_service.loadgen import MIX, Workload, check_limits
+from sample_service.logs import configure_logging
+from sample_service.settings import DEFAULT_DATABASE_URL, Settings
+from sample_service.tracing import otlp_configured, sampler_from
+
+
+def test_settings_come_from_the_standard_variables(monkeypatch: pytest.MonkeyPatch):
+    for name in ("DATABASE_URL", "OTEL_SERVICE_NAME", "ORDERS_FAULTS", "ORDERS_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().database_url == DEFAULT_DATABASE_URL
+    assert DEFAULT_DATABASE_URL.startswith("sqlite:")
+    assert Settings().admin_token is None
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/orders")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "orders-eu")
+    monkeypatch.setenv("ORDERS_FAULTS", '{"/orders": {"error_ratio": 0.25, "latency_ms": 100}}')
+    settings = Settings()
+    assert settings.database_url == "postgresql://u@db/orders"
+    assert settings.service_name == "orders-eu"
+    assert settings.faults == {"/orders": Fault(error_ratio=0.25, latency_ms=100)}
+
+
+def test_bad_fault_from_the_environment_names_the_field(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ORDERS_FAULTS", '{"*": {"error_ratio": 1.5}}')
+    with pytest.raises(ValidationError, match=r"faults\.\*\.error_ratio"):
+        Settings()
+
+
+def test_fault_of_a_route_beats_the_wildcard_and_inactive_ones_are_dropped():
+    switch = FaultSwitch(
+        {
+            "*": Fault(latency_ms=50),
+            "/orders": Fault(error_ratio=1.0),
+            "/healthz": Fault(),
+        },
+        rng=random.Random(1),
+    )
+    assert set(switch.current()) == {"*", "/orders"}
+    assert switch.decide("/orders").fail is True
+    assert switch.decide("/orders").delay_s == 0
+    other = switch.decide("/orders/{order_id}")
+    assert (other.fail, other.delay_s) == (False, 0.05)
+    switch.replace({})
+    assert switch.decide("/orders").fail is False
+
+
+def test_fault_ratio_is_a_share_of_requests():
+    switch = FaultSwitch({"*": Fault(error_ratio=0.2)}, rng=random.Random(42))
+    failed = sum(switch.decide("/orders").fail for _ in range(5000))
+    assert 900 <= failed <= 1100
+
+
+def test_log_lines_are_ecs_json_with_the_current_span():
+    stream = io.StringIO()
+    logger = configure_logging(service_name="orders", stream=stream)
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        logger.warning("stock low", extra={"ecs": {"event.action": "restock"}})
+    logger.info("outside")
+    inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    context = span.get_span_context()
+    assert inside["trace.id"] == f"{context.trace_id:032x}"
+    assert inside["span.id"] == f"{context.span_id:016x}"
+    assert inside["log.level"] == "WARNING"
+    assert inside["service.name"] == "orders"
+    assert inside["message"] == "stock low"
+    assert inside["event.action"] == "restock"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", inside["@timestamp"])
+    assert "trace.id" not in outside
+    assert logging.getLogger("sample_service").propagate is False
+
+
+def test_log_lines_carry_the_exception():
+    stream = io.StringIO()
+    logger = configure_logging(service_name="orders", stream=stream)
+    try:
+        raise KeyError("gone")
+    except KeyError:
+        logger.exception("lookup failed")
+    doc = json.loads(stream.getvalue())
+    assert doc["log.level"] == "ERROR"
+    assert doc["error.type"] == "KeyError"
+    assert "KeyError: 'gone'" in doc["error.stack_trace"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u:p@db:5432/orders", "postgresql+psycopg://u:p@db:5432/orders"),
+        ("postgres://u@db/orders", "postgresql+psycopg://u@db/orders"),
+        ("postgresql+psycopg://u@db/orders", "postgresql+psycopg://u@db/orders"),
+        ("sqlite:///var/orders.db", "sqlite:///var/orders.db"),
+    ],
+)
+def test_database_urls_get_the_psycopg_driver(url: str, expected: str):
+    assert normalise_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://jaeger:4318/v1/traces"}, True),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318", "OTEL_TRACES_EXPORTER": "none"},
+            False,
+        ),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318", "OTEL_SDK_DISABLED": "true"}, False),
+    ],
+)
+def test_otlp_export_only_when_the_standard_variables_ask(environ: dict[str, str], expected: bool):
+    assert otlp_configured(environ) is expected
+
+
+@pytest.mark.parametrize(
+    ("rate", "duration", "concurrency", "message"),
+    [
+        (0, 10, 1, "--rate"),
+        (5000, 10, 1, "--rate"),
+        (10, 0, 1, "--duration"),
+        (10, 10**6, 1, "--duration"),
+        (10, 10, 0, "--concurrency"),
+    ],
+)
+def test_loadgen_is_bounded(rate: float, duration: float, concurrency: int, message: str):
+    with pytest.raises(ValueError, match=message):
+        check_limits(rate, duration, concurrency)
+
+
+def test_loadgen_creates_first_then_follows_the_mix():
+    workload = Workload(random.Random(5))
+    assert workload.next_operation() == "create"
+    workload.known.append(1)
+    ops = [workload.next_operation() for _ in range(2000)]
+    assert set(ops) == set(MIX)
+    assert ops.count("get") > ops.count("list") > ops.count("delete")
+
+
+@pytest.mark.parametrize(
+    ("environ", "description"),
+    [
+        ({}, "ParentBased{root:AlwaysOnSampler"),
+        ({"OTEL_TRACES_SAMPLER": "always_off"}, "AlwaysOffSampler"),
+        (
+            {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+            "ParentBased{root:TraceIdRatioBased{0.1}",
+        ),
+    ],
+)
+def test_sampler_follows_the_standard_variables(environ: dict[str, str], description: str):
+    assert sampler_from(environ).get_description().startswith(description)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"OTEL_TRACES_SAMPLER": "sometimes"}, "OTEL_TRACES_SAMPLER='sometimes'"),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, "from 0 to 1"),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "x"}, "from 0 to 1"),
+    ],
+)
+def test_unknown_sampler_settings_are_refused(environ: dict[str, str], message: str):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sampler_from(environ)
