@@ -354,9 +354,11 @@ def test_slo_page_draws_its_charts_from_the_stored_history(world: World, watched
     expect(page.locator("#panel-alerts .firing-now")).to_contain_text("SLOErrorBudgetBurn")
     expect(page.locator("#panel-alerts table.episodes tbody tr")).not_to_have_count(0)
     expect(page.locator("#conditions tr.met")).not_to_have_count(0)
-    expect(page.locator("#panel-evidence a")).to_have_attribute(
-        "href",
-        "http://jaeger.example:16686/search?service=checkout&tags=%7B%22error%22%3A%22true%22%7D&lookback=1h&operation=POST+%2Fpay",
+    expect(page.locator("#panel-evidence")).to_contain_text(
+        "Jaeger service checkout, operation POST /pay"
+    )
+    expect(page.locator("#gather-evidence")).to_have_attribute(
+        "href", "/slos/checkout-availability/evidence?range=1h"
     )
     screenshot(page, "slo-detail-burning")
 
