@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from sloctl.compile import render_rule_file
+from sloctl.compile import operator, render_rule_file
 from sloctl.compile.alertmanager import FILENAME as ALERTMANAGER_FILE
 from sloctl.compile.alertmanager import render_alertmanager
 from sloctl.compile.dashboards import DashboardSettings, compile_dashboards
@@ -16,6 +17,11 @@ from sloctl.errors import SpecError, SpecProblem
 from sloctl.spec.loader import SpecSet, load_specs
 from sloctl.spec.models import SLO
 from sloctl.spec.routing import RoutingSpec, default_routing
+
+#: ``prometheus``: rule files, alertmanager.yml and JSON dashboards;
+#: ``prometheus-operator``: PrometheusRule objects and dashboard ConfigMaps.
+RulesFormat = Literal["prometheus", "prometheus-operator"]
+OPERATOR_RULES_DIR = Path("deploy/k8s/base/prometheusrules")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Layout:
     routing: RoutingSpec = field(default_factory=default_routing)
     routing_source: str | None = None
     dashboards: DashboardSettings = field(default_factory=DashboardSettings)
+    format: RulesFormat = "prometheus"
 
     @property
     def alertmanager_file(self) -> Path:
@@ -44,6 +51,11 @@ class Layout:
     @property
     def managed(self) -> list[tuple[Path, str, str]]:
         """Directories whose generated files that are no longer produced get removed."""
+        if self.format == "prometheus-operator":
+            return [
+                (self.rules_dir, "*.yaml", "prometheusrules"),
+                (self.dashboards_dir, "*.yaml", "dashboard-configmaps"),
+            ]
         return [
             (self.rules_dir, "*.rules.yml", "rules"),
             (self.dashboards_dir, "*.json", "dashboards"),
@@ -95,8 +107,41 @@ class Build:
             for board in compile_dashboards(by_service, layout.dashboards)
         ]
 
+    def operator_outputs(self, layout: Layout) -> list[GeneratedFile]:
+        """PrometheusRule objects, dashboard ConfigMaps and a kustomization.yaml for each."""
+        all_sources = self.sources(self.specs.slos)
+        rules = [
+            GeneratedFile(
+                layout.rules_dir / operator.prometheus_rule_filename(rf.service),
+                operator.render_prometheus_rule(rf),
+                "prometheusrules",
+            )
+            for rf in self.rule_files()
+        ]
+        boards = [
+            GeneratedFile(
+                layout.dashboards_dir / operator.dashboard_configmap_filename(f.path.name),
+                operator.render_dashboard_configmap(f.path.name, f.content, all_sources),
+                "dashboard-configmaps",
+            )
+            for f in self.dashboard_outputs(layout)
+        ]
+        out: list[GeneratedFile] = []
+        for directory, files in ((layout.rules_dir, rules), (layout.dashboards_dir, boards)):
+            names = [f.path.name for f in files]
+            text = operator.render_kustomization(names, all_sources)
+            out += [*files, GeneratedFile(directory / operator.KUSTOMIZATION, text, "kustomize")]
+        return out
+
     def outputs(self, layout: Layout) -> list[GeneratedFile]:
-        """Every generated file: rules, the Alertmanager config, dashboards."""
+        """Every generated file: rules, the Alertmanager config, dashboards.
+
+        In the ``prometheus-operator`` format: PrometheusRule objects and
+        dashboard ConfigMaps (no Alertmanager config: the operator's own
+        AlertmanagerConfig objects are out of scope).
+        """
+        if layout.format == "prometheus-operator":
+            return self.operator_outputs(layout)
         return [
             *self.rules_outputs(layout.rules_dir),
             self.alertmanager_output(layout),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from sloctl.errors import ToolError, ToolNotFoundError
 
@@ -61,6 +64,27 @@ def check_rules(paths: Sequence[Path], timeout: float = 120) -> None:
     run = _run(["check", "rules", *map(str, paths)], timeout)
     if not run.ok:
         raise ToolError("promtool", "check rules rejected the generated rules", run.output)
+
+
+def check_rule_objects(paths: Sequence[Path], timeout: float = 120) -> None:
+    """Run ``promtool check rules`` on the ``spec`` of prometheus-operator PrometheusRule files.
+
+    promtool reads plain rule files, so each object's ``spec`` (``groups: ...``)
+    is written to a temporary file named after the object's file.
+
+    Raises:
+        ToolError: a file is no PrometheusRule, or promtool rejected its rules.
+    """
+    with tempfile.TemporaryDirectory(prefix="sloctl-promrule-") as tmp:
+        plain: list[Path] = []
+        for path in paths:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
+                raise ToolError("promtool", f"{path}: not a PrometheusRule object with a spec")
+            target = Path(tmp) / f"{len(plain)}-{path.name}"
+            target.write_text(yaml.safe_dump(data["spec"], sort_keys=False), encoding="utf-8")
+            plain.append(target)
+        check_rules(plain, timeout)
 
 
 def run_rule_tests(paths: Sequence[Path], timeout: float = 600, cwd: Path | None = None) -> Run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,8 +11,9 @@ import typer
 from rich.markup import escape
 from rich.syntax import Syntax
 
+from sloctl import promtool
 from sloctl.apply import TargetReport, Targets, apply_outputs
-from sloctl.build import Layout, build, default_paths
+from sloctl.build import OPERATOR_RULES_DIR, Layout, RulesFormat, build, default_paths
 from sloctl.cli.common import (
     OutputFormat,
     OutputOption,
@@ -25,7 +27,7 @@ from sloctl.cli.common import (
 from sloctl.compile.dashboards import DashboardSettings
 from sloctl.errors import TargetError, UsageError
 from sloctl.lock import apply_lock
-from sloctl.outputs import Change, plan
+from sloctl.outputs import Change, apply_changes, plan
 from sloctl.promql import format_number
 from sloctl.slo_math import slo_conditions
 from sloctl.spec.models import SLO
@@ -38,12 +40,34 @@ from sloctl.targets.server import ServerClient
 
 DEFAULT_ROUTING = "routing.yaml"
 
+DEFAULT_RULES_DIR = Path("alert_rules")
+
+
+class Format(StrEnum):
+    """What apply writes: plain Prometheus files, or objects for prometheus-operator."""
+
+    prometheus = "prometheus"
+    prometheus_operator = "prometheus-operator"
+
+
+FormatOption = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        help="prometheus: rule files, alertmanager.yml and JSON dashboards; "
+        "prometheus-operator: PrometheusRule objects and Grafana sidecar ConfigMaps "
+        f"(default directory {OPERATOR_RULES_DIR.as_posix()}, docs/delivery.md).",
+    ),
+]
 RulesDirOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--rules-dir",
-        help="Where the Prometheus rule files and alertmanager.yml go.",
+        help="Where the Prometheus rule files and alertmanager.yml go "
+        f"(PrometheusRule objects with --format prometheus-operator). Default: "
+        f"{DEFAULT_RULES_DIR}, or {OPERATOR_RULES_DIR.as_posix()}.",
         envvar="SLOCTL_RULES_DIR",
+        show_default=False,
     ),
 ]
 DashboardsDirOption = Annotated[
@@ -109,7 +133,8 @@ FileOption = Annotated[
 
 def _layout(
     *,
-    rules_dir: Path,
+    output_format: Format = Format.prometheus,
+    rules_dir: Path | None,
     dashboards_dir: Path | None,
     routing: Path | None,
     dashboard_server_url: str,
@@ -120,7 +145,11 @@ def _layout(
     """Where outputs go and what besides the specs they are made from."""
     if routing is None and Path(DEFAULT_ROUTING).is_file():
         routing = Path(DEFAULT_ROUTING)
+    fmt: RulesFormat = output_format.value
+    if rules_dir is None:
+        rules_dir = OPERATOR_RULES_DIR if fmt == "prometheus-operator" else DEFAULT_RULES_DIR
     return Layout(
+        format=fmt,
         rules_dir=rules_dir,
         dashboards_dir=dashboards_dir or rules_dir.parent / "dashboards",
         routing=load_routing(routing) if routing is not None else default_routing(),
@@ -259,7 +288,7 @@ def _targets(
 
 def apply(
     file: FileOption = None,
-    rules_dir: RulesDirOption = Path("alert_rules"),
+    rules_dir: RulesDirOption = None,
     dashboards_dir: DashboardsDirOption = None,
     routing: RoutingOption = None,
     prometheus_url: Annotated[
@@ -330,12 +359,20 @@ def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change without writing anything.")
     ] = False,
+    output_format: FormatOption = Format.prometheus,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Compile specs into rules, routing and dashboards; write them and push them to targets."""
     result = build(default_paths(file))
     print_warnings(result.warnings)
+    targets_given = (prometheus_url, alertmanager_url, alertmanager_config, grafana_url, server_url)
+    if output_format is Format.prometheus_operator and any(targets_given):
+        raise UsageError(
+            "--format prometheus-operator writes Kubernetes objects only; "
+            "the operator and the Grafana sidecar load them, so no target URL applies"
+        )
     layout = _layout(
+        output_format=output_format,
         rules_dir=rules_dir,
         dashboards_dir=dashboards_dir,
         routing=routing,
@@ -373,6 +410,21 @@ def apply(
             )
             console.print(table(None, ["file", "kind", "status"], _change_rows(changes)))
             console.print(_summary(changes) + " (dry run: nothing written, no target contacted)")
+            return
+        if layout.format == "prometheus-operator":
+            with apply_lock(layout.rules_dir, lock_timeout, on_wait=progress):
+                changes = plan(result.outputs(layout), layout.managed)
+                apply_changes(changes, {"prometheusrules": promtool.check_rule_objects})
+            if output is not OutputFormat.table:
+                print_data({"dry_run": False, "changes": _changes_data(changes)}, output)
+                return
+            console.print(
+                f"compiled {len(result.specs.slos)} SLOs from {len(result.specs.files)} "
+                "spec files; wrote:",
+                highlight=False,
+            )
+            console.print(table(None, ["file", "kind", "status"], _change_rows(changes)))
+            console.print(_summary(changes), highlight=False)
             return
         with apply_lock(layout.rules_dir, lock_timeout, on_wait=progress):
             changes = plan(result.outputs(layout), layout.managed)
@@ -420,19 +472,21 @@ def apply(
 
 def diff(
     file: FileOption = None,
-    rules_dir: RulesDirOption = Path("alert_rules"),
+    rules_dir: RulesDirOption = None,
     dashboards_dir: DashboardsDirOption = None,
     routing: RoutingOption = None,
     dashboard_server_url: DashboardServerOption = "http://localhost:8080",
     prometheus_datasource: PrometheusUidOption = "prometheus",
     jaeger_datasource: JaegerUidOption = "jaeger",
     elasticsearch_datasource: ElasticsearchUidOption = "elasticsearch",
+    output_format: FormatOption = Format.prometheus,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Show what apply would change in rules, alertmanager.yml and dashboards; exit 1 if any."""
     result = build(default_paths(file))
     print_warnings(result.warnings)
     layout = _layout(
+        output_format=output_format,
         rules_dir=rules_dir,
         dashboards_dir=dashboards_dir,
         routing=routing,
