@@ -1,11 +1,16 @@
 # The front door: `make setup`, `make test`, `make demo`. CI runs `make test`.
+# Delivery (docs/delivery.md): `make lint` includes the security scans and the
+# manifest checks; `make audit`, `make image` and the k8s-* targets need the
+# network or Docker and are run by .github/workflows/ci.yml, not by `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := prometheus prometheus-alertmanager chromium wrk
 
-.PHONY: setup system-deps lint format test unit integration demo bench clean
+.PHONY: setup system-deps lint format test unit integration demo bench clean \
+	lint-python security manifests lock audit image gate kind-up k8s-render k8s-dev-secrets k8s-deploy \
+	k8s-smoke
 
 setup: $(BIN)/.installed system-deps
 
@@ -25,10 +30,70 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
 	fi
 
-lint: setup
+lint: lint-python security manifests
+
+lint-python: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Offline security scans: bandit on the code (config in pyproject.toml), the
+# secrets scan against .secrets.baseline, hadolint on the Dockerfiles.
+security: setup
+	$(BIN)/bandit --quiet -c pyproject.toml -r sloctl server sample_service tools
+	$(BIN)/python -m tools.secrets_scan
+	$(BIN)/hadolint deploy/docker/*.Dockerfile
+
+# deploy/k8s rendered and validated (Kubernetes schemas, PrometheusRule schema,
+# promtool), and the workflow's make targets.
+manifests: setup
+	$(BIN)/python -m tools.manifests
+
+# requirements.lock: the runtime dependencies pinned, what the images install and
+# pip-audit reads. Refresh after changing pyproject.toml dependencies.
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --python-platform linux \
+		--custom-compile-command "make lock" --quiet -o requirements.lock
+
+# Known vulnerabilities in the locked dependencies (asks PyPI's advisory data).
+audit: setup
+	$(BIN)/pip-audit --requirement requirements.lock --no-deps --disable-pip --strict \
+		--progress-spinner off
+
+IMAGE_TAG ?= dev
+image:
+	docker build -f deploy/docker/orders.Dockerfile -t sloctl/orders:$(IMAGE_TAG) .
+	docker build -f deploy/docker/server.Dockerfile -t sloctl/server:$(IMAGE_TAG) .
+
+# The budget gate of a pipeline: exit 0, or 3 with the reason (deploy/ci/gate.sh).
+SERVICE ?= orders
+gate:
+	deploy/ci/gate.sh $(SERVICE)
+
+KIND_CLUSTER ?= sloctl-dev
+K8S_NAMESPACE ?= sloctl-dev
+# prometheus-operator's CRDs, so the cluster accepts the PrometheusRule objects.
+PROMETHEUS_OPERATOR_VERSION ?= v0.82.2
+kind-up:
+	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --wait 120s
+	kind load docker-image --name $(KIND_CLUSTER) sloctl/orders:$(IMAGE_TAG) sloctl/server:$(IMAGE_TAG)
+	kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/$(PROMETHEUS_OPERATOR_VERSION)/stripped-down-crds.yaml
+
+# The dev overlay as this repository's offline renderer produces it (tools/kustomize.py).
+k8s-render: setup
+	@$(BIN)/python -m tools.kustomize deploy/k8s/overlays/dev
+
+k8s-dev-secrets:
+	deploy/ci/dev-secrets.sh $(K8S_NAMESPACE)
+
+k8s-deploy: k8s-dev-secrets
+	kubectl apply -k deploy/k8s/overlays/dev
+	kubectl -n $(K8S_NAMESPACE) rollout status deployment/postgres --timeout=180s
+	kubectl -n $(K8S_NAMESPACE) rollout status deployment/sloctl-server --timeout=180s
+	kubectl -n $(K8S_NAMESPACE) rollout status deployment/orders --timeout=180s
+
+k8s-smoke:
+	deploy/ci/smoke.sh $(K8S_NAMESPACE)
 
 format: setup
 	$(BIN)/ruff format .

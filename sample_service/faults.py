@@ -51,7 +51,7 @@ class FaultSwitch:
         self._lock = threading.Lock()
         self._faults: dict[str, Fault] = {}
         # Not for security: which requests fail only has to look random in a demo.
-        self._rng = rng or random.Random()  # noqa: S311
+        self._rng = rng or random.Random()  # noqa: S311  # nosec B311
         self.replace(faults or {})
 
     def replace(self, faults: Mapping[str, Fault]) -> dict[str, Fault]:

@@ -133,7 +133,7 @@ async def run(
     check_limits(rate, duration, concurrency)
     stop = stop or asyncio.Event()
     # Not for security: the mix only has to be varied (and repeatable with --seed).
-    workload = Workload(random.Random(seed))  # noqa: S311
+    workload = Workload(random.Random(seed))  # noqa: S311  # nosec B311
     summary = Summary()
     in_flight: set[asyncio.Task[None]] = set()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)

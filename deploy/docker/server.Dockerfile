@@ -1,13 +1,15 @@
 # The sloctl server (server/), as docker-compose.yml runs it: `sloctl serve`.
+# Dependencies are the versions requirements.lock pins (what `make audit` checks).
 # Build from the repository root: docker build -f deploy/docker/server.Dockerfile .
 FROM python:3.11.10-slim-bookworm AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY sloctl ./sloctl
 COPY server ./server
 COPY sample_service ./sample_service
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
-    && pip wheel --no-cache-dir --wheel-dir /wheels /wheels/sloctl-*.whl
+    && pip wheel --no-cache-dir --wheel-dir /wheels --constraint requirements.lock \
+        /wheels/sloctl-*.whl
 
 FROM python:3.11.10-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
