@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.errors import ErrorDetail, InvalidRequestError, NotFoundError
 from server.store import repository
 from server.store.db import transaction
+from server.store.models import ORIGIN_LENGTH
 from server.store.repository import ApplyOutcome, StoredSLO
 from sloctl.spec.loader import load_specs
 from sloctl.spec.models import SLO
@@ -93,4 +94,17 @@ class Registry:
         Raises:
             SpecError: a spec is invalid; the registry is left as it was.
         """
-        return self.apply(load_specs([path]).slos, origin=f"specs:{path}", now=now)
+        return self.apply(load_specs([path]).slos, origin=specs_origin(path), now=now)
+
+
+def specs_origin(path: Path) -> str:
+    """``specs:<dir>`` for the versions table, keeping the end of a long path.
+
+    The column holds :data:`~server.store.models.ORIGIN_LENGTH` characters, and
+    PostgreSQL refuses longer values (SQLite stores them), so a long directory
+    keeps its last characters, the part that tells directories apart.
+    """
+    origin = f"specs:{path}"
+    if len(origin) <= ORIGIN_LENGTH:
+        return origin
+    return "specs:…" + str(path)[-(ORIGIN_LENGTH - len("specs:…")) :]

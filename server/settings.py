@@ -8,7 +8,8 @@ mounted as files (Docker and Kubernetes secrets). Setting both is an error.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,16 @@ from pydantic_settings import (
 from sloctl.spec.models import Evidence
 
 ENV_PREFIX = "SLOCTL_SERVER_"
+MASK = "**********"
+#: The password of a URL's userinfo: ``scheme://user:PASSWORD@host``.
+_URL_PASSWORD = re.compile(r"(?P<head>://[^/@:\s]*:)[^/@\s]*(?=@)")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its userinfo masked (database and Elasticsearch URLs)."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, url)
+
+
 DEFAULT_DATABASE_URL = "sqlite:///var/sloctl-server.db"
 
 
@@ -217,6 +228,20 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http:// or https:// URL")
         return value.rstrip("/")
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Fields as ``repr`` shows them: passwords in URLs and header values masked.
+
+        Tokens are ``SecretStr`` already; URLs and headers stay plain strings because
+        the code passes them on, so only their display is masked.
+        """
+        for name, value in super().__repr_args__():
+            if name == "prometheus_headers" and isinstance(value, dict):
+                yield name, dict.fromkeys(value, MASK)
+            elif isinstance(value, str) and "://" in value:
+                yield name, redact_url(value)
+            else:
+                yield name, value
 
     @property
     def stale_seconds(self) -> float:

@@ -24,6 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+#: Width of ``slo_versions.origin`` (migration 0001): "api" or "specs:<dir>".
+ORIGIN_LENGTH = 32
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A datetime stored as naive UTC and returned as aware UTC."""
@@ -76,7 +79,7 @@ class SLOVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     spec: Mapped[str] = mapped_column(Text)
     digest: Mapped[str] = mapped_column(String(64))
-    origin: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(ORIGIN_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

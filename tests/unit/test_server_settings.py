@@ -65,3 +65,33 @@ def test_database_urls():
     assert database_url("sqlite:///var/x.db").drivername == "sqlite"
     with pytest.raises(ValueError, match="'mysql' is not supported"):
         database_url("mysql://u@h/db")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://app:s3cr%40t@db:5432/orders", "postgresql://app:**********@db:5432/orders"),
+        ("http://elastic:pw@elasticsearch:9200", "http://elastic:**********@elasticsearch:9200"),
+        ("http://user@host:9200/x", "http://user@host:9200/x"),
+        ("sqlite:///var/sloctl-server.db", "sqlite:///var/sloctl-server.db"),
+        ("http://prometheus:9090/api?a=b:c@d", "http://prometheus:9090/api?a=b:c@d"),
+    ],
+)
+def test_redact_url_masks_only_the_password(url: str, shown: str):
+    from server.settings import redact_url
+
+    assert redact_url(url) == shown
+
+
+def test_settings_repr_masks_url_passwords_and_headers():
+    settings = Settings(
+        database_url="postgresql://app:dbpassword@db/orders",
+        elasticsearch_url="http://elastic:espassword@es:9200",
+        prometheus_headers={"Authorization": "Bearer promtoken"},
+        api_token="apitoken",  # type: ignore[arg-type]
+    )
+    text = repr(settings)
+    for secret in ("dbpassword", "espassword", "promtoken", "apitoken"):
+        assert secret not in text
+    assert "http://elastic:**********@es:9200" in text
+    assert settings.database_url == "postgresql://app:dbpassword@db/orders"  # used as it is
