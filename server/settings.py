@@ -26,7 +26,7 @@ from sloctl.spec.models import Evidence
 
 ENV_PREFIX = "SLOCTL_SERVER_"
 MASK = "**********"
-#: The password of a URL's userinfo: ``scheme://user:PASSWORD@host``.
+#: The password in a URL's userinfo, between ``user:`` and ``@``.
 _URL_PASSWORD = re.compile(r"(?P<head>://[^/@:\s]*:)[^/@\s]*(?=@)")
 
 
