@@ -48,7 +48,8 @@ def tracked_files(root: Path = ROOT) -> list[str]:
 def findings(files: Sequence[str], root: Path = ROOT) -> dict[str, list[dict[str, object]]]:
     """detect-secrets results per file, as in a baseline's ``results``."""
     with default_settings():
-        collection = baseline.create(*files, root=str(root), num_processors=1)
+        paths = [str(root / f) for f in files]
+        collection = baseline.create(*paths, root=str(root), num_processors=1)
         data = baseline.format_for_output(collection)
     results: dict[str, list[dict[str, object]]] = data["results"]
     return results

@@ -286,7 +286,6 @@ def test_the_secrets_scan_passes_and_catches_a_new_secret(tmp_path: Path):
     assert secrets_scan.new_findings(found, {}) != []
     known = {"settings.py": [{**item, "is_secret": False} for item in found["settings.py"]]}
     assert secrets_scan.new_findings(found, known) == []
-    # Last: detect-secrets caches state per process, and the repository scan comes after.
     assert secrets_scan.main([]) == 0
 
 
