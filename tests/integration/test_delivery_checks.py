@@ -194,6 +194,9 @@ def test_the_workflow_has_the_pipeline_jobs_and_calls_existing_make_targets():
     workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
     assert set(workflow["jobs"]) == {"lint", "test", "security", "image", "gate", "deploy-dev"}
     assert "postgres" in workflow["jobs"]["test"]["services"]
+    # The Python jobs run on Debian bookworm, whose packages `make setup` installs.
+    for job in ("lint", "test", "security", "gate"):
+        assert workflow["jobs"][job]["container"].endswith("-bookworm"), job
     calls = manifests.workflow_make_calls(workflow)
     targets = manifests.make_targets()
     assert {t for _, t in calls} >= {
