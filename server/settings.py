@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -27,7 +27,19 @@ from sloctl.spec.models import Evidence
 ENV_PREFIX = "SLOCTL_SERVER_"
 MASK = "**********"
 #: The password in a URL's userinfo, between ``user:`` and ``@``.
-_URL_PASSWORD = re.compile(r"(?P<head>://[^/@:\s]*:)[^/@\s]*(?=@)")
+_URL_PASSWORD = re.compile(r"(?P<head>(?:^|://)[^/@:\s]*:)[^/@\s]*(?=@)")
+
+
+def describe_error(err: ValidationError) -> str:
+    """Settings errors as ``field: message``, one per problem, without the values given.
+
+    pydantic's own text repeats each input, and a setting's input may be a
+    secret (a token, a header, a URL with a password).
+    """
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'settings'}: {e['msg']}"
+        for e in err.errors(include_input=False, include_url=False)
+    )
 
 
 def redact_url(url: str) -> str:
@@ -226,7 +238,7 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+            raise ValueError(f"{redact_url(value)!r} is not an http:// or https:// URL")
         return value.rstrip("/")
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:

@@ -43,11 +43,13 @@ def serve(
 
     from server.app import create_app
     from server.logs import log_config
-    from server.settings import Settings
+    from server.settings import Settings, describe_error
 
     try:
         settings = Settings()
-    except (ValidationError, ValueError) as err:
+    except ValidationError as err:
+        raise ConfigError(f"invalid server settings: {describe_error(err)}") from err
+    except ValueError as err:
         raise ConfigError(f"invalid server settings: {err}") from err
     if settings.specs_dir is not None:
         from sloctl.spec.loader import load_specs

@@ -225,3 +225,36 @@ def test_serve_error_on_an_unreachable_database_hides_its_password(tmp_path: Pat
     assert result.returncode != 0
     assert password not in result.stdout + result.stderr, result.stderr[-2000:]
     assert "127.0.0.1" in result.stdout + result.stderr  # the error still says where
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        (
+            "SLOCTL_SERVER_PROMETHEUS_HEADERS",
+            '{"Authorization": "Bearer SECRET"',
+            "prometheus_headers",
+        ),
+        ("SLOCTL_SERVER_ELASTICSEARCH_URL", "elastic:SECRET@es:9200", "elasticsearch_url"),
+    ],
+)
+def test_invalid_settings_are_named_without_their_values(
+    tmp_path: Path, variable: str, value: str, field: str
+):
+    secret = f"sec-{uuid.uuid4().hex}"
+    path = write(tmp_path / "value", value.replace("SECRET", secret))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")},
+        f"{variable}_FILE": str(path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "sloctl", "serve", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: invalid server settings: {field}: ")
+    assert secret not in result.stdout + result.stderr, result.stderr

@@ -80,6 +80,7 @@ def test_database_urls():
             "http://elastic:**********@elasticsearch:9200",
         ),
         ("http://user@host:9200/x", "http://user@host:9200/x"),
+        ("elastic:pw@es:9200", "elastic:**********@es:9200"),  # pragma: allowlist secret
         ("sqlite:///var/sloctl-server.db", "sqlite:///var/sloctl-server.db"),
         ("http://prometheus:9090/api?a=b:c@d", "http://prometheus:9090/api?a=b:c@d"),
     ],
