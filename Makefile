@@ -38,11 +38,13 @@ lint-python: setup
 	$(BIN)/mypy
 
 # Offline security scans: bandit on the code (config in pyproject.toml), the
-# secrets scan against .secrets.baseline, hadolint on the Dockerfiles.
+# secrets scan against .secrets.baseline, hadolint on the Dockerfiles, shellcheck
+# on the pipeline's scripts.
 security: setup
 	$(BIN)/bandit --quiet -c pyproject.toml -r sloctl server sample_service tools
 	$(BIN)/python -m tools.secrets_scan
 	$(BIN)/hadolint deploy/docker/*.Dockerfile
+	$(BIN)/shellcheck deploy/ci/*.sh .ci/run
 
 # deploy/k8s rendered and validated (Kubernetes schemas, PrometheusRule schema,
 # promtool), and the workflow's make targets.

