@@ -333,3 +333,21 @@ def test_the_lock_pins_every_runtime_dependency():
     }
     assert names <= pinned, names - pinned
     assert all("==" in line for line in lock.splitlines() if line and line[0].isalpha())
+
+
+def test_the_paths_the_images_write_are_writable_volumes(dev_objects: list[Resource]):
+    """With a read-only root file system, each directory an image writes must be a volume:
+    /tmp, /app/var (SQLite fallback) and the orders service's log file directory."""
+    dockerfile = (ROOT / "deploy/docker/orders.Dockerfile").read_text()
+    log_file = dockerfile.split("ORDERS_LOG_FILE=", 1)[1].split()[0]
+    expected = {
+        "orders": {"/tmp", "/app/var", str(Path(log_file).parent)},
+        "sloctl-server": {"/tmp", "/app/var"},
+    }
+    for name, paths in expected.items():
+        pod = _object(dev_objects, "Deployment", name).data["spec"]["template"]["spec"]
+        empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+        mounts = {
+            m["mountPath"] for m in pod["containers"][0]["volumeMounts"] if m["name"] in empty
+        }
+        assert paths <= mounts, (name, paths - mounts)
