@@ -480,9 +480,10 @@ def test_build_context_leaves_out_local_state():
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert not allowed & {".venv", ".git", "var", "tests"}
     copied = {
-        args.split()[0].rstrip("/")
+        source.rstrip("/")
         for path in DOCKERFILES
         for word, args in instructions(path)
         if word == "COPY" and not args.startswith("--from")
+        for source in args.split()[:-1]  # every source; the last word is the destination
     }
     assert copied <= allowed, copied - allowed
