@@ -6,6 +6,7 @@ targets, bandit and the secrets scan."""
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -351,3 +352,67 @@ def test_the_paths_the_images_write_are_writable_volumes(dev_objects: list[Resou
             m["mountPath"] for m in pod["containers"][0]["volumeMounts"] if m["name"] in empty
         }
         assert paths <= mounts, (name, paths - mounts)
+
+
+def _env_names(objects: list[Resource], deployment: str) -> set[str]:
+    """Every variable a Deployment's container gets: env entries and its ConfigMaps' keys."""
+    pod = _object(objects, "Deployment", deployment).data["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    names = {e["name"] for e in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        names |= set(_object(objects, "ConfigMap", source["configMapRef"]["name"]).data["data"])
+    return names
+
+
+def test_every_variable_the_manifests_set_is_one_the_programs_read(dev_objects: list[Resource]):
+    """Both programs ignore unknown variables, so a typo in a manifest would pass silently."""
+    from sample_service.settings import Settings as OrdersSettings
+    from server.settings import ENV_PREFIX, Settings, env_name
+
+    server_vars = {env_name(n, f) for n, f in Settings.model_fields.items()}
+    server_vars |= {f"{v}_FILE" for v in server_vars}
+    names = _env_names(dev_objects, "sloctl-server")
+    assert {"DATABASE_URL_FILE", "SLOCTL_SERVER_API_TOKEN_FILE"} <= names
+    assert names - server_vars == set()
+    assert all(n.startswith(ENV_PREFIX) or n.startswith("DATABASE_URL") for n in names)
+
+    orders_vars = {f"ORDERS_{n.upper()}" for n in OrdersSettings.model_fields}
+    for field in OrdersSettings.model_fields.values():
+        alias = field.validation_alias
+        orders_vars |= {c for c in getattr(alias, "choices", []) if isinstance(c, str)}
+    names = _env_names(dev_objects, "orders")
+    # OTEL_* are the OpenTelemetry SDK's own variables (docs/sample_service.md).
+    assert {n for n in names if not n.startswith("OTEL_")} - orders_vars == set()
+    assert {"DATABASE_URL", "ORDERS_ADMIN_TOKEN"} <= names
+
+
+def test_the_server_starts_from_the_manifests_settings(
+    dev_objects: list[Resource], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The server's env as the Deployment sets it, secret files where the volume puts them
+    (moved under tmp_path): the settings load and carry the secrets."""
+    from server.settings import Settings
+
+    pod = _object(dev_objects, "Deployment", "sloctl-server").data["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    [secret_volume] = [v for v in pod["volumes"] if "secret" in v]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == secret_volume["name"]]
+    values = {"database-url": "sqlite:///x.db", "api-token": "a-token", "webhook-token": "w-token"}
+    for item in secret_volume["secret"]["items"]:
+        write(tmp_path / item["path"], values[item["key"]] + "\n")
+    for key in list(os.environ):
+        if key.startswith("SLOCTL_SERVER_") or key.startswith("DATABASE_URL"):
+            monkeypatch.delenv(key)
+    config = _object(dev_objects, "ConfigMap", "sloctl-server").data["data"]
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    for env in container["env"]:
+        monkeypatch.setenv(env["name"], env["value"].replace(mount["mountPath"], str(tmp_path)))
+    settings = Settings()
+    assert settings.database_url == "sqlite:///x.db"
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == "a-token"
+    assert settings.webhook_token is not None
+    assert settings.webhook_token.get_secret_value() == "w-token"
+    assert settings.prometheus_url == config["SLOCTL_SERVER_PROMETHEUS_URL"]
+    assert settings.log_level == "DEBUG"
