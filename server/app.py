@@ -40,6 +40,7 @@ from server.views import Catalog
 from server.web import evidence as web_evidence
 from server.web import routes as web
 from sloctl import __version__
+from sloctl.oncall.config import load_oncall
 
 log = logging.getLogger("sloctl.server")
 
@@ -187,3 +188,10 @@ def _start(context: ServerContext) -> None:
             },
         )
     context.metrics.slos.set(len(context.registry.entries()))
+    oncall_path = context.settings.oncall_config
+    if oncall_path is not None:
+        # A broken file stops the start: paging with a half-understood config is worse.
+        context.oncall_config.set(
+            load_oncall(oncall_path), source=str(oncall_path), at=context.clock()
+        )
+        log.info("loaded on-call configuration", extra={"oncall_config": str(oncall_path)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from sloctl.oncall.config import OnCallConfig
@@ -31,6 +32,27 @@ class OnCallHolder:
     ) -> None:
         """Put ``config`` in force (already validated)."""
         with self._lock:
+            self._config = config
+            self._source = source
+            self._loaded_at = at
+
+    def replace(
+        self,
+        config: OnCallConfig,
+        *,
+        persist: Callable[[], None] | None = None,
+        source: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Store ``config`` with ``persist`` (say, rewrite the file), then put it in force.
+
+        Both happen under the lock, so concurrent replacements cannot leave the file
+        holding one configuration and memory another; when ``persist`` raises, the
+        previous configuration stays in force.
+        """
+        with self._lock:
+            if persist is not None:
+                persist()
             self._config = config
             self._source = source
             self._loaded_at = at

@@ -83,6 +83,17 @@ def _zone(value: str) -> str:
 Id = Annotated[str, AfterValidator(_check_id)]
 
 
+def _non_empty(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    # An after-validator rather than min_length: pydantic would report a too-short
+    # tuple on top of the real error whenever an item fails.
+    if not value:
+        raise ValueError("must list at least one item")
+    return value
+
+
+NON_EMPTY = AfterValidator(_non_empty)
+
+
 # --- contact channels ---------------------------------------------------------------
 
 
@@ -136,7 +147,7 @@ class Person(Model):
 
     id: Id
     name: str
-    channels: tuple[Channel, ...] = Field(min_length=1)
+    channels: Annotated[tuple[Channel, ...], NON_EMPTY]
 
 
 class Team(Model):
@@ -171,7 +182,7 @@ class Rotation(Model):
     """
 
     name: str
-    people: tuple[str, ...] = Field(min_length=1)
+    people: Annotated[tuple[str, ...], NON_EMPTY]
     start: date
     shift_length: str = "7d"
     handoff_time: str = "09:00"
@@ -254,7 +265,7 @@ class Schedule(Model):
     id: Id
     name: str | None = None
     time_zone: str = "UTC"
-    layers: tuple[Rotation, ...] = Field(min_length=1)
+    layers: Annotated[tuple[Rotation, ...], NON_EMPTY]
     overrides: tuple[Override, ...] = ()
 
     @field_validator("time_zone")
@@ -291,7 +302,7 @@ class Step(Model):
     """Notify the targets, then wait ``waitMinutes`` before the next step."""
 
     wait_minutes: float = Field(ge=0)
-    targets: tuple[Target, ...] = Field(min_length=1)
+    targets: Annotated[tuple[Target, ...], NON_EMPTY]
 
 
 class EscalationPolicy(Model):
@@ -302,7 +313,7 @@ class EscalationPolicy(Model):
     """
 
     id: Id
-    steps: tuple[Step, ...] = Field(min_length=1)
+    steps: Annotated[tuple[Step, ...], NON_EMPTY]
     repeat: int = Field(0, ge=0, le=100)
     ack_timeout_minutes: float | None = Field(None, gt=0)
 
@@ -426,7 +437,7 @@ class OnCallConfig(Model):
     people: tuple[Person, ...] = ()
     teams: tuple[Team, ...] = ()
     schedules: tuple[Schedule, ...] = ()
-    escalation_policies: tuple[EscalationPolicy, ...] = Field(min_length=1)
+    escalation_policies: Annotated[tuple[EscalationPolicy, ...], NON_EMPTY]
     routes: tuple[Route, ...] = ()
     default_route: DefaultRoute
 
