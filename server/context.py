@@ -12,6 +12,7 @@ from server.alerts import AlertsView, AlertTracker
 from server.evidence import EvidenceService
 from server.metrics import ServerMetrics
 from server.oncall.holder import OnCallHolder
+from server.oncall.listener import IncidentListener, NullListener
 from server.refresher import BudgetCache, CacheView, Clock, Refresher
 from server.registry import Registry
 from server.settings import Settings
@@ -34,6 +35,7 @@ class ServerContext:
     evidence: EvidenceService
     alerts: AlertTracker | None = None
     oncall_config: OnCallHolder = field(default_factory=OnCallHolder)
+    incident_listener: IncidentListener = field(default_factory=NullListener)
 
     def now(self) -> datetime:
         return self.clock()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api.routes import evidence, health, oncall, slos
+from server.api.routes import alerts, evidence, health, incidents, oncall, slos
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(slos.router)
 api_router.include_router(evidence.router)
 api_router.include_router(oncall.router)
+api_router.include_router(alerts.router)
+api_router.include_router(incidents.router)
