@@ -12,7 +12,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from server.api.deps import ContextDep, WriteAuth
-from server.errors import ErrorDetail, InvalidRequestError, NotFoundError, ServerError
+from server.errors import (
+    ErrorDetail,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ServerError,
+)
 from server.oncall.holder import OnCallHolder
 from server.schemas import ErrorBody
 from sloctl.errors import SpecError
@@ -160,6 +166,7 @@ def _write_atomically(path: Path, text: str) -> None:
     responses={
         401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
         403: {"model": ErrorBody, "description": "no API token configured: writes refused"},
+        413: {"model": ErrorBody, "description": "the body is over 1 MiB"},
         422: {"model": ErrorBody, "description": "the configuration is invalid (nothing changed)"},
     },
     openapi_extra={
@@ -178,7 +185,7 @@ async def put_config(request: Request, context: ContextDep) -> OnCallApplied:
     rewritten atomically, so a restart keeps what was applied."""
     body = await request.body()
     if len(body) > MAX_CONFIG_BYTES:
-        raise InvalidRequestError(
+        raise PayloadTooLargeError(
             f"the configuration is {len(body)} bytes; the limit is {MAX_CONFIG_BYTES}",
             [ErrorDetail("body", "too large")],
         )
