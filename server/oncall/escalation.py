@@ -1,0 +1,507 @@
+"""The escalation engine: who is notified when, until someone acknowledges.
+
+Timers are APScheduler jobs in a ``SQLAlchemyJobStore`` on the server's own
+database (table ``oncall_escalation_jobs``), so they survive a restart. A job
+is ``incident:<id>:step:<n>`` (run step ``n``) or ``incident:<id>:ack-timeout``.
+
+Exactly once, across restarts, rests on one compare-and-set: a step job
+advances the incident's ``escalation_step``/``escalation_round`` from the
+values it was scheduled for, with ``UPDATE ... WHERE`` in one transaction, and
+notifies only when that update changed the row. A job that runs twice, late,
+or after an acknowledgement changes nothing. The window a crash can still
+leave open, between scheduling and the job store write, is closed by
+:meth:`Escalator.reconcile` at start: every firing incident gets the job its
+step calls for, due when the previous step's wait ends.
+
+A step notifies its recipients (``sloctl.oncall.schedule.recipients``) and
+schedules the next step after its ``waitMinutes``; after the last step the
+policy starts again ``repeat`` times. Acknowledging removes the incident's
+step jobs and, when the policy has ``ackTimeoutMinutes``, schedules a job that
+puts the incident back to firing and starts the policy again. Resolving
+removes every job. Deliveries (``server/oncall/channels.py``) run after the
+step is committed, with retries; every attempt is on the incident's timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from sqlalchemy import CursorResult, Engine, Update, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.oncall import store
+from server.oncall.channels import Notification, NotificationKind, Notifier
+from server.oncall.holder import OnCallHolder
+from server.oncall.models import Incident, IncidentEvent
+from server.refresher import Clock
+from server.store.db import transaction
+from sloctl.oncall.config import EscalationPolicy, OnCallConfig
+from sloctl.oncall.schedule import recipients
+
+log = logging.getLogger("sloctl.server.escalation")
+JOB_TABLE = "oncall_escalation_jobs"
+
+#: Escalators by database, for jobs read back from the store (they carry the key, not the object).
+_ESCALATORS: weakref.WeakValueDictionary[str, Escalator] = weakref.WeakValueDictionary()
+_ESCALATORS_LOCK = threading.Lock()
+
+
+def run_job(key: str, action: str, incident_id: int, *args: Any) -> None:
+    """The job function every stored job names: find the escalator and run ``action``."""
+    with _ESCALATORS_LOCK:
+        escalator = _ESCALATORS.get(key)
+        if escalator is None and len(_ESCALATORS) == 1:
+            # The database URL changed (a new host name): the one escalator owns the jobs.
+            escalator = next(iter(_ESCALATORS.values()))
+    if escalator is None:
+        log.error("no escalator for a stored job", extra={"incident": incident_id})
+        return
+    escalator.run(action, incident_id, *args)
+
+
+class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
+    """Processes jobs only while running: never when paused, nor once shutdown has begun.
+
+    APScheduler 3 runs one last pass over due jobs as its thread wakes up to
+    stop, and would hand them to the executor it has just shut down.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state != STATE_RUNNING:
+            return None
+        result: float | None = super()._process_jobs()
+        return result
+
+
+def step_job_id(incident_id: int, step: int) -> str:
+    return f"incident:{incident_id}:step:{step}"
+
+
+def ack_job_id(incident_id: int) -> str:
+    return f"incident:{incident_id}:ack-timeout"
+
+
+@dataclass(frozen=True)
+class Next:
+    """Where the policy goes after a step: the next (step, round), or ``None`` when done."""
+
+    step: int
+    round: int
+
+
+def next_step(policy: EscalationPolicy, step: int, round_: int) -> Next | None:
+    """The step after ``step`` of round ``round_``: the next one, a new round, or the end."""
+    if step + 1 < len(policy.steps):
+        return Next(step + 1, round_)
+    if round_ < policy.repeat:
+        return Next(0, round_ + 1)
+    return None
+
+
+class Escalator:
+    """Runs escalation policies; the server's :class:`IncidentListener`."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        sessions: sessionmaker[Session],
+        oncall: OnCallHolder,
+        notifier: Notifier,
+        clock: Clock,
+        public_url: str | None = None,
+        workers: int = 4,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.oncall = oncall
+        self.notifier = notifier
+        self.clock = clock
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.key = engine.url.render_as_string(hide_password=True)
+        self.scheduler = _Scheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
+            executors={"default": ThreadPoolExecutor(workers)},
+            # Late jobs run however late (a restart); a job missed several times runs once.
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone=UTC,
+        )
+        self._started = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self, *, run_jobs: bool = True) -> None:
+        """Open the job store and reconcile; ``run_jobs=False`` keeps jobs for :meth:`run_due`."""
+        with _ESCALATORS_LOCK:
+            _ESCALATORS[self.key] = self
+        self.scheduler.start(paused=not run_jobs)
+        self._started = True
+        self.reconcile()
+
+    def stop(self) -> None:
+        """Stop running jobs (pending ones stay in the store for the next start)."""
+        if self._started:
+            self.scheduler.shutdown(wait=True)
+            self._started = False
+        with _ESCALATORS_LOCK:
+            if _ESCALATORS.get(self.key) is self:
+                del _ESCALATORS[self.key]
+
+    # --- the listener -----------------------------------------------------------------
+    # Called after the change is committed; a failure here must not fail the request
+    # (the incident is safe, and reconcile() gives it its job at the next start).
+
+    def opened(self, incident_id: int) -> None:
+        """A new (or reopened) incident: run its current step now."""
+        self._safely(self._opened, incident_id)
+
+    def acknowledged(self, incident_id: int) -> None:
+        """Stop escalating; time the acknowledgement out when the policy says so."""
+        self._safely(self._acknowledged, incident_id)
+
+    def resolved(self, incident_id: int) -> None:
+        """Resolution closes the incident: nothing more is scheduled for it."""
+        self._safely(self._remove_jobs, incident_id)
+
+    def _safely(self, action: Callable[[int], None], incident_id: int) -> None:
+        try:
+            action(incident_id)
+        except Exception:
+            log.exception("scheduling an escalation failed", extra={"incident": incident_id})
+
+    def _opened(self, incident_id: int) -> None:
+        with self.sessions() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None or incident.status != "firing":
+                return
+            step, round_ = incident.escalation_step, incident.escalation_round
+        self._schedule_step(incident_id, step, round_, self.clock(), "page")
+
+    def _acknowledged(self, incident_id: int) -> None:
+        self._remove_jobs(incident_id)
+        with self.sessions() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None or incident.status != "acknowledged":
+                return
+            timeout = self._ack_timeout(incident)
+            acked_at = incident.acknowledged_at
+        if timeout is not None and acked_at is not None:
+            self._add_job(
+                ack_job_id(incident_id),
+                acked_at + timeout,
+                "ack_timeout",
+                incident_id,
+                acked_at.isoformat(),
+            )
+
+    # --- jobs ---------------------------------------------------------------------------
+
+    def run(self, action: str, incident_id: int, *args: Any) -> None:
+        """Run one job's action; never raises (the scheduler would only log it)."""
+        try:
+            if action == "step":
+                step, round_, kind = args
+                self.run_step(incident_id, int(step), int(round_), kind)
+            elif action == "ack_timeout":
+                self.run_ack_timeout(incident_id, datetime.fromisoformat(args[0]))
+            else:
+                log.error("unknown escalation job", extra={"action": action})
+        except Exception:
+            log.exception("escalation job failed", extra={"incident": incident_id})
+
+    def run_step(
+        self, incident_id: int, step: int, round_: int, kind: NotificationKind = "page"
+    ) -> bool:
+        """Claim step ``step`` of round ``round_`` and notify its recipients.
+
+        Returns whether the step ran (``False``: acknowledged, resolved, or
+        already run by an earlier copy of the job).
+        """
+        now = self.clock()
+        config = self.oncall.get()
+        with transaction(self.sessions) as session:
+            incident = session.get(Incident, incident_id)
+            if not _at(incident, step, round_):
+                return False
+            assert incident is not None
+            policy = _policy(config, incident.policy)
+            if config is None or policy is None or step >= len(policy.steps):
+                reason = (
+                    "no on-call configuration"
+                    if config is None
+                    else f"escalation policy {incident.policy!r} has no step {step + 1}"
+                )
+                store.add_event(
+                    session,
+                    incident_id,
+                    kind="delivery_failed",
+                    at=now,
+                    detail={"step": step, "round": round_, "error": reason, "gave_up": True},
+                )
+                return False
+            after = next_step(policy, step, round_)
+            # The compare-and-set: only the first run of this step changes the row.
+            claimed = _changed(
+                session,
+                update(Incident)
+                .where(
+                    Incident.id == incident_id,
+                    Incident.status == "firing",
+                    Incident.escalation_step == step,
+                    Incident.escalation_round == round_,
+                )
+                .values(
+                    escalation_step=after.step if after else len(policy.steps),
+                    escalation_round=after.round if after else round_,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False),
+            )
+            if not claimed:
+                return False
+            people = recipients(config, policy.steps[step], now)
+            wait = timedelta(minutes=policy.steps[step].wait_minutes)
+            store.add_event(
+                session,
+                incident_id,
+                kind="escalated",
+                at=now,
+                detail={
+                    "policy": policy.id,
+                    "step": step,
+                    "round": round_,
+                    "recipients": [r.name for r in people],
+                    "next_at": (now + wait).isoformat() if after else None,
+                },
+            )
+            messages = [
+                (r.channel, self._notification(incident, kind, r.name, step, round_))
+                for r in people
+            ]
+        if after is not None:
+            self._schedule_step(incident_id, after.step, after.round, now + wait, "page")
+        if not messages:
+            self._record(
+                incident_id,
+                "delivery_failed",
+                {
+                    "step": step,
+                    "round": round_,
+                    "error": "nobody to notify",
+                    "gave_up": True,
+                },
+            )
+        for channel, message in messages:
+            self.notifier.deliver(
+                channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
+            )
+        return True
+
+    def run_ack_timeout(self, incident_id: int, acknowledged_at: datetime) -> bool:
+        """Put an acknowledgement that was not followed by resolution back to firing."""
+        now = self.clock()
+        with transaction(self.sessions) as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None or incident.status != "acknowledged":
+                return False
+            back = _changed(
+                session,
+                update(Incident)
+                .where(
+                    Incident.id == incident_id,
+                    Incident.status == "acknowledged",
+                    Incident.acknowledged_at == acknowledged_at,
+                )
+                .values(
+                    status="firing",
+                    escalation_step=0,
+                    escalation_round=0,
+                    acknowledged_at=None,
+                    acknowledged_by=None,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False),
+            )
+            if not back:
+                return False
+            store.add_event(
+                session,
+                incident_id,
+                kind="ack_timeout",
+                at=now,
+                detail={
+                    "acknowledged_by": incident.acknowledged_by,
+                    "acknowledged_at": acknowledged_at.isoformat(),
+                },
+            )
+        self._schedule_step(incident_id, 0, 0, now, "ack_timeout")
+        return True
+
+    def run_due(self, now: datetime | None = None) -> int:
+        """Run, in this thread, every stored job due at ``now`` (tests with a fixed clock)."""
+        now = now or self.clock()
+        ran = 0
+        while True:
+            due = [
+                job
+                for job in self.scheduler.get_jobs()
+                if job.next_run_time is not None and job.next_run_time <= now
+            ]
+            if not due:
+                return ran
+            for job in sorted(due, key=lambda j: j.next_run_time):
+                self.scheduler.remove_job(job.id)
+                job.func(*job.args)
+                ran += 1
+
+    def reconcile(self) -> int:
+        """Give every firing or acknowledged incident the job it is owed; returns how many.
+
+        Covers a crash after an incident was committed but before its job was
+        stored, or while a job ran (APScheduler removes a one-off job when it
+        starts it). Jobs that already exist are left alone.
+        """
+        config = self.oncall.get()
+        if config is None:
+            return 0
+        existing = {job.id for job in self.scheduler.get_jobs()}
+        added = 0
+        with self.sessions() as session:
+            open_incidents = session.scalars(
+                select(Incident).where(Incident.status.in_(("firing", "acknowledged")))
+            ).all()
+            for incident in open_incidents:
+                policy = _policy(config, incident.policy)
+                if policy is None:
+                    continue
+                if incident.status == "acknowledged":
+                    timeout = self._ack_timeout(incident)
+                    at = incident.acknowledged_at
+                    if timeout and at and ack_job_id(incident.id) not in existing:
+                        self._add_job(
+                            ack_job_id(incident.id),
+                            at + timeout,
+                            "ack_timeout",
+                            incident.id,
+                            at.isoformat(),
+                        )
+                        added += 1
+                    continue
+                step, round_ = incident.escalation_step, incident.escalation_round
+                if step >= len(policy.steps) or step_job_id(incident.id, step) in existing:
+                    continue
+                due = self._due(session, incident.id, policy, step, round_)
+                self._schedule_step(incident.id, step, round_, due, "page")
+                added += 1
+        if added:
+            log.info("escalations rescheduled", extra={"jobs": added})
+        return added
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _due(
+        self, session: Session, incident_id: int, policy: EscalationPolicy, step: int, round_: int
+    ) -> datetime:
+        """When step ``step`` is due: the previous step's time plus its wait (now if none)."""
+        last = session.scalars(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "escalated")
+            .order_by(IncidentEvent.id.desc())
+            .limit(1)
+        ).first()
+        if last is None:
+            return self.clock()
+        ran = json.loads(last.detail)
+        try:
+            previous = policy.steps[int(ran["step"])]
+        except (KeyError, IndexError, ValueError):
+            return self.clock()
+        return last.at + timedelta(minutes=previous.wait_minutes)
+
+    def _ack_timeout(self, incident: Incident) -> timedelta | None:
+        policy = _policy(self.oncall.get(), incident.policy)
+        if policy is None or policy.ack_timeout_minutes is None:
+            return None
+        return timedelta(minutes=policy.ack_timeout_minutes)
+
+    def _schedule_step(
+        self, incident_id: int, step: int, round_: int, at: datetime, kind: NotificationKind
+    ) -> None:
+        self._add_job(step_job_id(incident_id, step), at, "step", incident_id, step, round_, kind)
+
+    def _add_job(self, job_id: str, at: datetime, action: str, *args: Any) -> None:
+        self.scheduler.add_job(
+            run_job,
+            trigger="date",
+            run_date=at,
+            args=[self.key, action, *args],
+            id=job_id,
+            replace_existing=True,
+        )
+
+    def _remove_jobs(self, incident_id: int) -> None:
+        prefix = f"incident:{incident_id}:"
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(prefix):
+                self.scheduler.remove_job(job.id)
+
+    def _record(self, incident_id: int, kind: str, detail: dict[str, Any]) -> None:
+        """One timeline entry in its own transaction, so it stays even if the process dies."""
+        with transaction(self.sessions) as session:
+            store.add_event(session, incident_id, kind=kind, at=self.clock(), detail=detail)
+
+    def _notification(
+        self, incident: Incident, kind: NotificationKind, recipient: str, step: int, round_: int
+    ) -> Notification:
+        return Notification(
+            kind=kind,
+            incident_id=incident.id,
+            title=incident.title,
+            summary=incident.summary,
+            status=incident.status,
+            severity=incident.severity,
+            slo=incident.slo,
+            service=incident.service,
+            team=incident.team,
+            policy=incident.policy,
+            step=step,
+            round=round_,
+            recipient=recipient,
+            opened_at=incident.opened_at,
+            url=f"{self.public_url}/oncall#incident-{incident.id}" if self.public_url else None,
+        )
+
+
+def _changed(session: Session, statement: Update) -> bool:
+    """Run an UPDATE; whether it changed exactly one row (the compare-and-set succeeded)."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount == 1
+
+
+def _at(incident: Incident | None, step: int, round_: int) -> bool:
+    return (
+        incident is not None
+        and incident.status == "firing"
+        and incident.escalation_step == step
+        and incident.escalation_round == round_
+    )
+
+
+def _policy(config: OnCallConfig | None, policy_id: str | None) -> EscalationPolicy | None:
+    if config is None or policy_id is None:
+        return None
+    try:
+        return config.policy(policy_id)
+    except KeyError:
+        return None
