@@ -41,6 +41,7 @@ from server.store.db import make_engine, migrate, session_factory
 from server.telemetry import DEFAULT_SERVICE_NAME, exporter_from_env, instrument
 from server.views import Catalog
 from server.web import evidence as web_evidence
+from server.web import oncall as web_oncall
 from server.web import routes as web
 from sloctl import __version__
 from sloctl.oncall.config import load_oncall
@@ -181,6 +182,7 @@ def create_app(
     app.include_router(api_router)
     site = web.install(app)
     web_evidence.install(app, site)
+    web_oncall.install(app, site)
     exporter = span_exporter if span_exporter is not None else exporter_from_env(os.environ)
     tracer = (
         instrument(
