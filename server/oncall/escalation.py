@@ -1,8 +1,8 @@
 """The escalation engine: who is notified when, until someone acknowledges.
 
-Timers are APScheduler jobs in a ``SQLAlchemyJobStore`` on the server's own
-database (table ``oncall_escalation_jobs``), so they survive a restart. A job
-is ``incident:<id>:step:<n>`` (run step ``n``) or ``incident:<id>:ack-timeout``.
+Timers are jobs of a :class:`~server.oncall.jobs.JobQueue` (APScheduler on
+the server's own database), so they survive a restart. A job is
+``incident:<id>:step:<n>`` (run step ``n``) or ``incident:<id>:ack-timeout``.
 
 Exactly once, across restarts, rests on one compare-and-set: a step job
 advances the incident's ``escalation_step``/``escalation_round`` from the
@@ -26,23 +26,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy import CursorResult, Engine, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.oncall import store
 from server.oncall.channels import Notification, NotificationKind, Notifier
 from server.oncall.holder import OnCallHolder
+from server.oncall.jobs import JobQueue
 from server.oncall.models import Incident, IncidentEvent
 from server.refresher import Clock
 from server.store.db import transaction
@@ -50,38 +45,6 @@ from sloctl.oncall.config import EscalationPolicy, OnCallConfig
 from sloctl.oncall.schedule import recipients
 
 log = logging.getLogger("sloctl.server.escalation")
-JOB_TABLE = "oncall_escalation_jobs"
-
-#: Escalators by database, for jobs read back from the store (they carry the key, not the object).
-_ESCALATORS: weakref.WeakValueDictionary[str, Escalator] = weakref.WeakValueDictionary()
-_ESCALATORS_LOCK = threading.Lock()
-
-
-def run_job(key: str, action: str, incident_id: int, *args: Any) -> None:
-    """The job function every stored job names: find the escalator and run ``action``."""
-    with _ESCALATORS_LOCK:
-        escalator = _ESCALATORS.get(key)
-        if escalator is None and len(_ESCALATORS) == 1:
-            # The database URL changed (a new host name): the one escalator owns the jobs.
-            escalator = next(iter(_ESCALATORS.values()))
-    if escalator is None:
-        log.error("no escalator for a stored job", extra={"incident": incident_id})
-        return
-    escalator.run(action, incident_id, *args)
-
-
-class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
-    """Processes jobs only while running: never when paused, nor once shutdown has begun.
-
-    APScheduler 3 runs one last pass over due jobs as its thread wakes up to
-    stop, and would hand them to the executor it has just shut down.
-    """
-
-    def _process_jobs(self) -> float | None:
-        if self.state != STATE_RUNNING:
-            return None
-        result: float | None = super()._process_jobs()
-        return result
 
 
 def step_job_id(incident_id: int, step: int) -> str:
@@ -129,34 +92,18 @@ class Escalator:
         self.notifier = notifier
         self.clock = clock
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.key = engine.url.render_as_string(hide_password=True)
-        self.scheduler = _Scheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
-            executors={"default": ThreadPoolExecutor(workers)},
-            # Late jobs run however late (a restart); a job missed several times runs once.
-            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
-            timezone=UTC,
-        )
-        self._started = False
+        self.jobs = JobQueue(engine, self.run, workers=workers)
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self, *, run_jobs: bool = True) -> None:
         """Open the job store and reconcile; ``run_jobs=False`` keeps jobs for :meth:`run_due`."""
-        with _ESCALATORS_LOCK:
-            _ESCALATORS[self.key] = self
-        self.scheduler.start(paused=not run_jobs)
-        self._started = True
+        self.jobs.start(run_jobs=run_jobs)
         self.reconcile()
 
     def stop(self) -> None:
         """Stop running jobs (pending ones stay in the store for the next start)."""
-        if self._started:
-            self.scheduler.shutdown(wait=True)
-            self._started = False
-        with _ESCALATORS_LOCK:
-            if _ESCALATORS.get(self.key) is self:
-                del _ESCALATORS[self.key]
+        self.jobs.stop()
 
     # --- the listener -----------------------------------------------------------------
     # Called after the change is committed; a failure here must not fail the request
@@ -185,6 +132,10 @@ class Escalator:
             incident = session.get(Incident, incident_id)
             if incident is None or incident.status != "firing":
                 return
+            if incident.policy is None:
+                # No on-call configuration when it arrived: nobody to escalate to.
+                log.warning("incident without escalation policy", extra={"incident": incident_id})
+                return
             step, round_ = incident.escalation_step, incident.escalation_round
         self._schedule_step(incident_id, step, round_, self.clock(), "page")
 
@@ -197,7 +148,7 @@ class Escalator:
             timeout = self._ack_timeout(incident)
             acked_at = incident.acknowledged_at
         if timeout is not None and acked_at is not None:
-            self._add_job(
+            self.jobs.add(
                 ack_job_id(incident_id),
                 acked_at + timeout,
                 "ack_timeout",
@@ -350,20 +301,7 @@ class Escalator:
 
     def run_due(self, now: datetime | None = None) -> int:
         """Run, in this thread, every stored job due at ``now`` (tests with a fixed clock)."""
-        now = now or self.clock()
-        ran = 0
-        while True:
-            due = [
-                job
-                for job in self.scheduler.get_jobs()
-                if job.next_run_time is not None and job.next_run_time <= now
-            ]
-            if not due:
-                return ran
-            for job in sorted(due, key=lambda j: j.next_run_time):
-                self.scheduler.remove_job(job.id)
-                job.func(*job.args)
-                ran += 1
+        return self.jobs.run_due(now or self.clock())
 
     def reconcile(self) -> int:
         """Give every firing or acknowledged incident the job it is owed; returns how many.
@@ -375,7 +313,7 @@ class Escalator:
         config = self.oncall.get()
         if config is None:
             return 0
-        existing = {job.id for job in self.scheduler.get_jobs()}
+        existing = set(self.jobs.due_times())
         added = 0
         with self.sessions() as session:
             open_incidents = session.scalars(
@@ -389,7 +327,7 @@ class Escalator:
                     timeout = self._ack_timeout(incident)
                     at = incident.acknowledged_at
                     if timeout and at and ack_job_id(incident.id) not in existing:
-                        self._add_job(
+                        self.jobs.add(
                             ack_job_id(incident.id),
                             at + timeout,
                             "ack_timeout",
@@ -438,23 +376,10 @@ class Escalator:
     def _schedule_step(
         self, incident_id: int, step: int, round_: int, at: datetime, kind: NotificationKind
     ) -> None:
-        self._add_job(step_job_id(incident_id, step), at, "step", incident_id, step, round_, kind)
-
-    def _add_job(self, job_id: str, at: datetime, action: str, *args: Any) -> None:
-        self.scheduler.add_job(
-            run_job,
-            trigger="date",
-            run_date=at,
-            args=[self.key, action, *args],
-            id=job_id,
-            replace_existing=True,
-        )
+        self.jobs.add(step_job_id(incident_id, step), at, "step", incident_id, step, round_, kind)
 
     def _remove_jobs(self, incident_id: int) -> None:
-        prefix = f"incident:{incident_id}:"
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith(prefix):
-                self.scheduler.remove_job(job.id)
+        self.jobs.remove_prefix(f"incident:{incident_id}:")
 
     def _record(self, incident_id: int, kind: str, detail: dict[str, Any]) -> None:
         """One timeline entry in its own transaction, so it stays even if the process dies."""

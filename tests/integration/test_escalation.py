@@ -28,7 +28,7 @@ from server.settings import Settings
 from tests.helpers import write
 from tests.support.databases import database
 from tests.support.http_double import serve
-from tests.support.receivers import ChatReceiver
+from tests.support.receivers import ChatReceiver, smtp_server
 
 pytestmark = pytest.mark.integration
 
@@ -50,12 +50,16 @@ spec:
     - id: carol
       name: Carol
       channels: [{kind: webhook, url: "RECEIVER/carol"}]
+    - id: erin
+      name: Erin
+      channels: [{kind: email, address: erin@example.com}]
   teams:
     - id: web
       name: Web
       escalationPolicy: web
       channel: {kind: webhook, url: "RECEIVER/team-web"}
     - {id: payments, name: Payments, escalationPolicy: payments}
+    - {id: ops, name: Ops, escalationPolicy: ops}
   schedules:
     - id: web-primary
       timeZone: Europe/Berlin
@@ -75,8 +79,12 @@ spec:
     - id: payments
       steps:
         - {waitMinutes: 1, targets: [{person: carol}]}
+    - id: ops
+      steps:
+        - {waitMinutes: 1, targets: [{person: erin}]}
   routes:
     - {matchers: ['team="payments"'], team: payments}
+    - {matchers: ['team="ops"'], team: ops}
   defaultRoute: {team: web}
 """
 
@@ -171,7 +179,7 @@ class Server:
         return self.receiver.paths()
 
     def pending(self) -> list[str]:
-        return sorted(job.id for job in self.escalator.scheduler.get_jobs())
+        return sorted(self.escalator.jobs.due_times())
 
 
 @pytest.fixture
@@ -180,13 +188,16 @@ def receiver() -> Iterator[ChatReceiver]:
         yield double
 
 
-def make_app(engine: Engine, tmp_path: Path, clock: Clock, receiver: ChatReceiver):
+def make_app(
+    engine: Engine, tmp_path: Path, clock: Clock, receiver: ChatReceiver, **settings_: Any
+):
     oncall = write(tmp_path / "oncall.yaml", ONCALL.replace("RECEIVER", receiver.url))
     settings = Settings(
         database_url="sqlite:///unused.db",
         webhook_token=WEBHOOK_TOKEN,
         api_token=API_TOKEN,
         oncall_config=oncall,
+        **settings_,
         public_url="http://sloctl.example",
         notify_attempts=2,
         notify_backoff=0,
@@ -201,9 +212,9 @@ def make_app(engine: Engine, tmp_path: Path, clock: Clock, receiver: ChatReceive
 
 
 @contextlib.contextmanager
-def running(engine: Engine, tmp_path: Path, clock: Clock, receiver: ChatReceiver):
+def running(engine: Engine, tmp_path: Path, clock: Clock, receiver: ChatReceiver, **settings: Any):
     """The app with its lifespan running (a server start); leaving the block stops it."""
-    with TestClient(make_app(engine, tmp_path, clock, receiver)) as client:
+    with TestClient(make_app(engine, tmp_path, clock, receiver, **settings)) as client:
         yield Server(client, clock, receiver)
 
 
@@ -377,11 +388,11 @@ def test_a_job_lost_in_a_crash_is_rescheduled_at_start_for_its_due_time(
     with running(sqlite, tmp_path, clock, receiver) as first:
         incident_id = first.alert()
         first.run()
-        first.escalator.scheduler.remove_job(step_job_id(incident_id, 1))
+        first.escalator.jobs.remove(step_job_id(incident_id, 1))
     with running(sqlite, tmp_path, clock, receiver) as second:
-        [job] = second.escalator.scheduler.get_jobs()
-        assert job.id == step_job_id(incident_id, 1)
-        assert job.next_run_time == START + timedelta(minutes=5)
+        assert second.escalator.jobs.due_times() == {
+            step_job_id(incident_id, 1): START + timedelta(minutes=5)
+        }
         second.run(minutes=5)
         assert receiver.paths() == ["/alice", "/bob", "/team-web"]
 
@@ -392,8 +403,56 @@ def test_an_incident_stored_but_never_scheduled_is_escalated_at_start(
     clock = Clock()
     with running(sqlite, tmp_path, clock, receiver) as first:
         incident_id = first.alert()
-        first.escalator.scheduler.remove_job(step_job_id(incident_id, 0))  # the crash window
+        first.escalator.jobs.remove(step_job_id(incident_id, 0))  # the crash window
     with running(sqlite, tmp_path, clock, receiver) as second:
         assert second.pending() == [step_job_id(incident_id, 0)]
         second.run()
         assert receiver.paths() == ["/alice"]
+
+
+def test_email_recipients_get_mail_through_the_configured_smtp_server(
+    sqlite: Engine, tmp_path: Path, receiver: ChatReceiver
+):
+    with smtp_server() as mailbox:
+        smtp = {"smtp_host": mailbox.host, "smtp_port": mailbox.port, "smtp_from": "pager@x.test"}
+        with running(sqlite, tmp_path, Clock(), receiver, **smtp) as srv:
+            incident_id = srv.alert(team="ops")
+            srv.run()
+            timeline = srv.incident(incident_id)["timeline"]
+    [(sender, to, message)] = mailbox.messages
+    assert (sender, to) == ("pager@x.test", ["erin@example.com"])
+    assert message["X-Sloctl-Incident"] == str(incident_id)
+    assert "SLO: ops-availability" in message.get_content()
+    notified = [e["detail"] for e in timeline if e["kind"] == "notified"]
+    assert notified == [
+        {
+            "recipient": "Erin",
+            "notification": "page",
+            "channel": "email",
+            "to": "erin@example.com",
+            "attempt": 1,
+        }
+    ]
+    assert receiver.paths() == []
+
+
+def test_without_an_on_call_configuration_incidents_are_kept_and_nothing_is_scheduled(
+    sqlite: Engine, tmp_path: Path, receiver: ChatReceiver
+):
+    settings = Settings(
+        database_url="sqlite:///unused.db", webhook_token=WEBHOOK_TOKEN, api_token=API_TOKEN
+    )
+    app = create_app(
+        settings,
+        clock=Clock(),
+        database=sqlite,
+        metrics_registry=CollectorRegistry(),
+        start_scheduler=False,
+    )
+    with TestClient(app) as client:
+        srv = Server(client, Clock(), receiver)
+        incident_id = srv.alert()
+        assert srv.incident(incident_id)["status"] == "firing"
+        assert srv.pending() == []
+        assert srv.run(hours=1) == 0
+    assert receiver.paths() == []
