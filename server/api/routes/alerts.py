@@ -14,11 +14,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import threading
 from typing import Annotated
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy import Engine
 
 from server.api.deps import ContextDep
 from server.context import ServerContext
@@ -30,6 +33,19 @@ from server.schemas import ErrorBody
 from server.store.db import transaction
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+#: One lock per SQLite engine. SQLite has one writer at a time, and a writer
+#: that finds the lock taken sleeps in growing steps (busy_timeout), which
+#: under a burst of notifications costs far more than waiting in line here.
+_SQLITE_WRITERS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None  # PostgreSQL locks the incident row instead
+    with _GUARD:
+        return _SQLITE_WRITERS.setdefault(engine, threading.Lock())
 
 
 def check_webhook_auth(context: ServerContext, authorization: str | None) -> None:
@@ -95,10 +111,16 @@ def _route(context: ServerContext, payload: AlertmanagerPayload) -> RouteLike | 
 
 def store_notification(context: ServerContext, payload: AlertmanagerPayload) -> IngestResult:
     """Commit the notification, then tell the listener (outside the transaction)."""
-    with transaction(context.sessions) as session:
-        result = ingest(
-            session, payload, receiver_now=context.now(), route=_route(context, payload)
-        )
+    route = _route(context, payload)
+    lock = _writer_lock(context.db)
+    if lock is not None:
+        lock.acquire()
+    try:
+        with transaction(context.sessions) as session:
+            result = ingest(session, payload, receiver_now=context.now(), route=route)
+    finally:
+        if lock is not None:
+            lock.release()
     listener = context.incident_listener
     if result.opened or result.reopened:
         listener.opened(result.incident_id)
