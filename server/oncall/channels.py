@@ -28,7 +28,7 @@ import httpx
 from server.settings import Settings
 from sloctl.oncall.config import Channel, EmailChannel, SlackChannel, WebhookChannel
 
-NotificationKind = Literal["page", "ack_timeout", "resolved"]
+NotificationKind = Literal["page", "ack_timeout"]
 #: HTTP statuses worth another try: time-out, rate limit and server errors.
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 
@@ -64,8 +64,8 @@ class Notification:
 
     def subject(self) -> str:
         """A one-line headline: ``[sloctl] #12 page: SLO shop-availability is burning``."""
-        label = {"page": "page", "ack_timeout": "not acknowledged", "resolved": "resolved"}
-        return f"[sloctl] #{self.incident_id} {label[self.kind]}: {self.title}"
+        label = "page" if self.kind == "page" else "acknowledgement timed out"
+        return f"[sloctl] #{self.incident_id} {label}: {self.title}"
 
     def text(self) -> str:
         """The plain-text body (email, and Slack's fallback text)."""
