@@ -67,6 +67,8 @@ spec:
     - name: availability
       objective: 99.9
       window: 30d
+      # Only the page: a ticket would be a second incident racing the first.
+      alerting: {ticket: {enabled: false}}
       sli:
         ratio:
           errors: shop_requests_total{code="500"}
