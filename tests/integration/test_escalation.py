@@ -11,7 +11,9 @@ app on the same database: the stored job must run there, once.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -456,3 +458,23 @@ def test_without_an_on_call_configuration_incidents_are_kept_and_nothing_is_sche
         assert srv.pending() == []
         assert srv.run(hours=1) == 0
     assert receiver.paths() == []
+
+
+def test_concurrent_runs_of_one_step_notify_once(
+    engine: Engine, tmp_path: Path, receiver: ChatReceiver
+):
+    """Two servers on one database, or a job and its reconciled copy: one wins the step."""
+    with running(engine, tmp_path, Clock(), receiver) as srv:
+        incident_id = srv.alert()
+        barrier = threading.Barrier(6)
+
+        def attempt() -> bool:
+            barrier.wait()
+            return srv.escalator.run_step(incident_id, 0, 0)
+
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(lambda _i: attempt(), range(6)))
+        assert results.count(True) == 1
+        assert receiver.paths() == ["/alice"]
+        timeline = srv.incident(incident_id)["timeline"]
+        assert [e["kind"] for e in timeline].count("escalated") == 1
