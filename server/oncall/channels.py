@@ -260,7 +260,13 @@ class Notifier:
     def deliver(self, channel: Channel, message: Notification, record: Recorder) -> bool:
         """Try to deliver; every attempt is recorded. Returns whether it got through."""
         sender = self.senders.get(channel.kind)
-        where = {"recipient": message.recipient, "notification": message.kind, **describe(channel)}
+        where = {
+            "recipient": message.recipient,
+            "notification": message.kind,
+            **describe(channel),
+            "step": message.step,
+            "round": message.round,
+        }
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 if sender is None:

@@ -35,13 +35,13 @@ from sqlalchemy import CursorResult, Engine, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.oncall import store
-from server.oncall.channels import Notification, NotificationKind, Notifier
+from server.oncall.channels import Notification, NotificationKind, Notifier, describe
 from server.oncall.holder import OnCallHolder
 from server.oncall.jobs import JobQueue
 from server.oncall.models import Incident, IncidentEvent
 from server.refresher import Clock
 from server.store.db import transaction
-from sloctl.oncall.config import EscalationPolicy, OnCallConfig
+from sloctl.oncall.config import Channel, EscalationPolicy, OnCallConfig
 from sloctl.oncall.schedule import recipients
 
 log = logging.getLogger("sloctl.server.escalation")
@@ -49,6 +49,10 @@ log = logging.getLogger("sloctl.server.escalation")
 
 def step_job_id(incident_id: int, step: int) -> str:
     return f"incident:{incident_id}:step:{step}"
+
+
+def redeliver_job_id(incident_id: int) -> str:
+    return f"incident:{incident_id}:redeliver"
 
 
 def ack_job_id(incident_id: int) -> str:
@@ -164,6 +168,8 @@ class Escalator:
             if action == "step":
                 step, round_, kind = args
                 self.run_step(incident_id, int(step), int(round_), kind)
+            elif action == "redeliver":
+                self.run_redeliver(incident_id)
             elif action == "ack_timeout":
                 self.run_ack_timeout(incident_id, datetime.fromisoformat(args[0]))
             else:
@@ -233,6 +239,7 @@ class Escalator:
                     "step": step,
                     "round": round_,
                     "recipients": [r.name for r in people],
+                    "notification": kind,
                     "next_at": (now + wait).isoformat() if after else None,
                 },
             )
@@ -336,6 +343,11 @@ class Escalator:
                         )
                         added += 1
                     continue
+                if self._undelivered(session, incident, config, policy):
+                    self.jobs.add(
+                        redeliver_job_id(incident.id), self.clock(), "redeliver", incident.id
+                    )
+                    added += 1
                 step, round_ = incident.escalation_step, incident.escalation_round
                 if step >= len(policy.steps) or step_job_id(incident.id, step) in existing:
                     continue
@@ -345,6 +357,58 @@ class Escalator:
         if added:
             log.info("escalations rescheduled", extra={"jobs": added})
         return added
+
+    def run_redeliver(self, incident_id: int) -> int:
+        """Deliver what the last step claimed but never sent (a crash); returns how many."""
+        config = self.oncall.get()
+        with self.sessions() as session:
+            incident = session.get(Incident, incident_id)
+            policy = _policy(config, incident.policy if incident else None)
+            if incident is None or incident.status != "firing" or policy is None:
+                return 0
+            assert config is not None
+            messages = self._undelivered(session, incident, config, policy)
+        for channel, message in messages:
+            self.notifier.deliver(
+                channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
+            )
+        return len(messages)
+
+    def _undelivered(
+        self, session: Session, incident: Incident, config: OnCallConfig, policy: EscalationPolicy
+    ) -> list[tuple[Channel, Notification]]:
+        """Messages of the incident's last step with no final outcome on the timeline.
+
+        A step is committed before its deliveries start; a crash during them
+        (a retry's backoff can last seconds) leaves recipients without either
+        ``notified`` or a ``delivery_failed`` that gave up.
+        """
+        events = store.events_of(session, incident.id)
+        steps = [i for i, event in enumerate(events) if event.kind == "escalated"]
+        if not steps:
+            return []
+        last = events[steps[-1]]
+        ran = json.loads(last.detail)
+        step, round_ = int(ran["step"]), int(ran["round"])
+        if step >= len(policy.steps):
+            return []
+        done: set[tuple[str, str, str]] = set()
+        for event in events[steps[-1] + 1 :]:
+            detail = json.loads(event.detail)
+            final = event.kind == "notified" or (
+                event.kind == "delivery_failed" and detail.get("gave_up") is True
+            )
+            if final and (detail.get("step"), detail.get("round")) == (step, round_):
+                done.add((detail.get("recipient"), detail.get("channel"), detail.get("to")))
+        out: list[tuple[Channel, Notification]] = []
+        for recipient in recipients(config, policy.steps[step], last.at):
+            where = describe(recipient.channel)
+            key = (recipient.name, where["channel"], where["to"])
+            if recipient.name in ran.get("recipients", ()) and key not in done:
+                kind = ran.get("notification", "page")
+                message = self._notification(incident, kind, recipient.name, step, round_)
+                out.append((recipient.channel, message))
+        return out
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -432,6 +432,8 @@ def test_email_recipients_get_mail_through_the_configured_smtp_server(
             "notification": "page",
             "channel": "email",
             "to": "erin@example.com",
+            "step": 0,
+            "round": 0,
             "attempt": 1,
         }
     ]
@@ -478,3 +480,27 @@ def test_concurrent_runs_of_one_step_notify_once(
         assert receiver.paths() == ["/alice"]
         timeline = srv.incident(incident_id)["timeline"]
         assert [e["kind"] for e in timeline].count("escalated") == 1
+
+
+def test_a_crash_during_a_steps_deliveries_is_made_good_at_start(
+    sqlite: Engine, tmp_path: Path, receiver: ChatReceiver
+):
+    """The step is committed, the process dies before its messages went out."""
+    clock = Clock()
+    with running(sqlite, tmp_path, clock, receiver) as first:
+        incident_id = first.alert()
+        first.escalator.notifier.deliver = lambda *_args: True  # type: ignore[method-assign]
+        first.run()
+    assert receiver.paths() == []
+    with running(sqlite, tmp_path, clock, receiver) as second:
+        assert f"incident:{incident_id}:redeliver" in second.pending()
+        second.run()
+        assert receiver.paths() == ["/alice"]
+        notified = [
+            e["detail"] for e in second.incident(incident_id)["timeline"] if e["kind"] == "notified"
+        ]
+        assert [(n["recipient"], n["step"], n["round"]) for n in notified] == [("Alice", 0, 0)]
+    with running(sqlite, tmp_path, clock, receiver) as third:
+        assert f"incident:{incident_id}:redeliver" not in third.pending()
+        third.run(minutes=5)  # and escalation goes on as planned
+        assert receiver.paths() == ["/alice", "/bob", "/team-web"]

@@ -110,6 +110,8 @@ def test_webhook_posts_the_documented_json_with_the_channels_headers(receiver, h
                 "notification": "page",
                 "channel": "webhook",
                 "to": "127.0.0.1",
+                "step": 0,
+                "round": 0,
                 "attempt": 1,
             },
         )
@@ -208,6 +210,8 @@ def test_email_goes_through_a_real_smtp_server(http):
                 "notification": "page",
                 "channel": "email",
                 "to": "alice@example.com",
+                "step": 0,
+                "round": 0,
                 "attempt": 1,
             },
         )
