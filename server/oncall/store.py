@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy import insert as insert_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -98,14 +99,23 @@ def _dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _claim(session: Session, payload: AlertmanagerPayload, now: datetime) -> tuple[int, bool]:
-    """Insert the incident row if it is new, then lock it; its id and whether it is new."""
+# Built once: the values travel as parameters, so each call skips building the statement.
+_CLAIM = {
+    name: dialect_insert(Incident)
+    .on_conflict_do_nothing(index_elements=["key_digest"])
+    .returning(Incident.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
+def _claim(session: Session, payload: AlertmanagerPayload, now: datetime) -> tuple[int, str | None]:
+    """Insert the incident row if it is new, else lock it: its id, and its status if it existed."""
     digest = key_digest(payload.receiver, payload.group_key)
     values = {
         "key_digest": digest,
         "receiver": payload.receiver,
         "group_key": payload.group_key,
-        "status": "resolved",  # set properly once the alerts are applied
+        "status": "resolved",  # set once the alerts are applied, in this transaction
         "title": "",
         "labels": "{}",
         "external_url": payload.external_url,
@@ -114,75 +124,68 @@ def _claim(session: Session, payload: AlertmanagerPayload, now: datetime) -> tup
         "opened_at": now,
         "updated_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Incident)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key_digest"])
-        .returning(Incident.id)
-    )
-    created = session.execute(statement).scalar_one_or_none()
+    statement = _CLAIM[session.get_bind().dialect.name]
+    created = session.execute(statement, values).scalar_one_or_none()
     if created is not None:
-        return created, True
+        return created, None
     found = session.execute(
-        select(Incident.id).where(Incident.key_digest == digest).with_for_update()
-    ).scalar_one()
-    return found, False
+        select(Incident.id, Incident.status).where(Incident.key_digest == digest).with_for_update()
+    ).one()
+    return found.id, found.status
 
 
-def _apply(
-    row: IncidentAlert | None, alert: WebhookAlert, incident_id: int, now: datetime
-) -> tuple[IncidentAlert | None, bool, bool]:
-    """Apply one alert's news: (the new row if one must be added, changed, new firing episode)."""
-    if row is None:
-        fresh = IncidentAlert(
-            incident_id=incident_id,
-            fingerprint=alert.fingerprint,
-            status=alert.status,
-            alertname=alert.labels.get("alertname"),
-            labels=_dumps(alert.labels),
-            annotations=_dumps(alert.annotations),
-            starts_at=alert.starts_at,
-            ends_at=alert.ends_at if alert.status == "resolved" else None,
-            generator_url=alert.generator_url,
-            updated_at=now,
-        )
-        return fresh, True, alert.status == "firing"
-    if alert.starts_at < row.starts_at:
-        return None, False, False  # news of an older episode
-    newer = alert.starts_at > row.starts_at
-    if not newer and (row.status == "resolved" or alert.status == row.status):
-        # Same episode: resolved is final, and a repeat changes nothing.
-        return None, False, False
-    row.status = alert.status
-    row.starts_at = alert.starts_at
-    row.ends_at = alert.ends_at if alert.status == "resolved" else None
-    row.labels = _dumps(alert.labels)
-    row.annotations = _dumps(alert.annotations)
-    row.generator_url = alert.generator_url
-    row.updated_at = now
-    return None, True, newer and alert.status == "firing"
+@dataclass(frozen=True)
+class _Known:
+    """What the store holds of one alert: enough to judge a new report of it."""
+
+    id: int | None
+    status: str
+    starts_at: datetime
 
 
-def _describe(incident: Incident, payload: AlertmanagerPayload, route: RouteLike | None) -> None:
+def _alert_values(alert: WebhookAlert, now: datetime) -> dict[str, Any]:
+    return {
+        "status": alert.status,
+        "alertname": alert.labels.get("alertname"),
+        "labels": _dumps(alert.labels),
+        "annotations": _dumps(alert.annotations),
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at if alert.status == "resolved" else None,
+        "generator_url": alert.generator_url,
+        "updated_at": now,
+    }
+
+
+def _judge(known: _Known | None, alert: WebhookAlert) -> tuple[bool, bool]:
+    """Whether a report changes the stored alert, and whether it starts a firing episode."""
+    if known is None:
+        return True, alert.status == "firing"
+    if alert.starts_at < known.starts_at:
+        return False, False  # news of an older episode
+    if alert.starts_at > known.starts_at:
+        return True, alert.status == "firing"
+    # Same episode: resolved is final, and a repeat changes nothing.
+    return known.status == "firing" and alert.status == "resolved", False
+
+
+def _description(payload: AlertmanagerPayload, route: RouteLike | None) -> dict[str, Any]:
     labels = payload.labels()
     annotations = payload.common_annotations
-    incident.slo = labels.get("slo")
-    incident.service = labels.get("service")
-    incident.severity = labels.get("severity")
-    incident.team = (route.team if route is not None else None) or labels.get("team")
-    incident.policy = route.policy if route is not None else None
-    incident.title = (
-        annotations.get("summary")
+    return {
+        "slo": labels.get("slo"),
+        "service": labels.get("service"),
+        "severity": labels.get("severity"),
+        "team": (route.team if route is not None else None) or labels.get("team"),
+        "policy": route.policy if route is not None else None,
+        "title": annotations.get("summary")
         or annotations.get("title")
         or labels.get("alertname")
         or labels.get("slo")
-        or payload.group_key
-    )
-    incident.summary = annotations.get("description")
-    incident.labels = _dumps(labels)
-    incident.external_url = payload.external_url
+        or payload.group_key,
+        "summary": annotations.get("description"),
+        "labels": _dumps(labels),
+        "external_url": payload.external_url,
+    }
 
 
 def ingest(
@@ -194,6 +197,9 @@ def ingest(
 ) -> IngestResult:
     """Store one webhook notification; idempotent, and safe out of order.
 
+    Written with bulk statements rather than ORM objects: this is the hot path
+    (a handful of statements per notification, none for an unchanged re-send).
+
     Args:
         session: in the caller's transaction (committed before the reply).
         payload: the validated notification.
@@ -202,73 +208,105 @@ def ingest(
             configuration is loaded.
     """
     now = receiver_now
-    incident_id, created = _claim(session, payload, now)
-    incident = session.get(Incident, incident_id)
-    assert incident is not None
-    existing = {
-        row.fingerprint: row
-        for row in session.scalars(
-            select(IncidentAlert).where(IncidentAlert.incident_id == incident_id)
+    incident_id, previous = _claim(session, payload, now)
+    created = previous is None
+    known: dict[str, _Known] = {}
+    if not created:
+        rows = session.execute(
+            select(
+                IncidentAlert.id,
+                IncidentAlert.fingerprint,
+                IncidentAlert.status,
+                IncidentAlert.starts_at,
+            ).where(IncidentAlert.incident_id == incident_id)
         )
-    }
+        known = {row.fingerprint: _Known(row.id, row.status, row.starts_at) for row in rows}
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     changed: list[str] = []
     new_episode = False
     for alert in payload.alerts:
-        added, did_change, episode = _apply(
-            existing.get(alert.fingerprint), alert, incident_id, now
-        )
-        if added is not None:
-            session.add(added)
-            existing[alert.fingerprint] = added
-        if did_change:
-            changed.append(alert.fingerprint)
+        before = known.get(alert.fingerprint)
+        did_change, episode = _judge(before, alert)
         new_episode = new_episode or episode
-    firing = sum(1 for row in existing.values() if row.status == "firing")
-    previous = incident.status
-    opened = resolved = reopened = False
+        if not did_change:
+            continue
+        changed.append(alert.fingerprint)
+        values = _alert_values(alert, now)
+        if before is None or before.id is None:
+            inserts.append({"incident_id": incident_id, "fingerprint": alert.fingerprint, **values})
+        else:
+            updates.append({"id": before.id, **values})
+        known[alert.fingerprint] = _Known(None, alert.status, alert.starts_at)
+    if inserts:
+        session.execute(insert_(IncidentAlert), inserts)
+    if updates:
+        session.execute(update(IncidentAlert), updates)
+    firing = sum(1 for item in known.values() if item.status == "firing")
+    events: list[tuple[str, dict[str, Any]]] = []
     if changed:
-        add_event(
-            session,
-            incident_id,
-            kind="received",
-            at=now,
-            detail={
-                "status": payload.status,
-                "alerts": len(payload.alerts),
-                "changed": sorted(changed),
-                "firing": firing,
-            },
-        )
+        detail = {
+            "status": payload.status,
+            "alerts": len(payload.alerts),
+            "changed": sorted(changed),
+            "firing": firing,
+        }
+        events.append(("received", detail))
+    incident: dict[str, Any] = {}
+    opened = resolved = reopened = False
+    closed = {"status": "resolved", "resolved_at": now, "resolved_by": ALERTMANAGER}
     if created:
-        _describe(incident, payload, route)
+        incident.update(_description(payload, route))
         if firing:
-            incident.status = "firing"
+            incident["status"] = "firing"
             opened = True
-            add_event(session, incident_id, kind="opened", at=now, detail={"firing": firing})
+            events.append(("opened", {"firing": firing}))
         else:
             # Only news of resolved alerts: the firing notification is late or lost.
-            resolved = _close(session, incident, by=ALERTMANAGER, now=now)
+            incident.update(closed)
+            resolved = True
+            events.append(("resolved", {"by": ALERTMANAGER}))
     elif previous == "resolved":
         if new_episode and firing:
-            _describe(incident, payload, route)
-            incident.status = "firing"
-            incident.acknowledged_at = incident.acknowledged_by = None
-            incident.resolved_at = incident.resolved_by = None
-            incident.escalation_step = incident.escalation_round = 0
+            incident.update(_description(payload, route))
+            incident.update(
+                status="firing",
+                acknowledged_at=None,
+                acknowledged_by=None,
+                resolved_at=None,
+                resolved_by=None,
+                escalation_step=0,
+                escalation_round=0,
+            )
             reopened = True
-            add_event(session, incident_id, kind="reopened", at=now, detail={"firing": firing})
+            events.append(("reopened", {"firing": firing}))
     elif changed and not firing:
-        resolved = _close(session, incident, by=ALERTMANAGER, now=now)
+        incident.update(closed)
+        resolved = True
+        events.append(("resolved", {"by": ALERTMANAGER}))
     if changed or created:
-        incident.updated_at = now
-    session.flush()
+        incident["updated_at"] = now
+        session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(**incident)
+            .execution_options(synchronize_session=False)
+        )
+    if events:
+        session.execute(
+            insert_(IncidentEvent),
+            [
+                {"incident_id": incident_id, "kind": kind, "at": now, "detail": _dumps(detail)}
+                for kind, detail in events
+            ],
+        )
     return IngestResult(
         incident_id=incident_id,
         opened=opened,
         resolved=resolved,
         reopened=reopened,
         changed=bool(changed),
-        status=_status(incident.status),
+        status=_status(str(incident.get("status", previous))),
     )
 
 
