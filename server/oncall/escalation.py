@@ -102,8 +102,11 @@ class Escalator:
 
     def start(self, *, run_jobs: bool = True) -> None:
         """Open the job store and reconcile; ``run_jobs=False`` keeps jobs for :meth:`run_due`."""
-        self.jobs.start(run_jobs=run_jobs)
+        self.jobs.start()
+        # Reconcile before any job runs: a job running meanwhile would look unfinished to it.
         self.reconcile()
+        if run_jobs:
+            self.jobs.resume()
 
     def stop(self) -> None:
         """Stop running jobs (pending ones stay in the store for the next start)."""

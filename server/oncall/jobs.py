@@ -77,12 +77,16 @@ class JobQueue:
         )
         self._started = False
 
-    def start(self, *, run_jobs: bool = True) -> None:
-        """Open the store; ``run_jobs=False`` keeps jobs stored for :meth:`run_due`."""
+    def start(self) -> None:
+        """Open the store, paused: jobs can be read and added; none runs before :meth:`resume`."""
         with _HANDLERS_LOCK:
             _HANDLERS[self.key] = self.handler
-        self.scheduler.start(paused=not run_jobs)
+        self.scheduler.start(paused=True)
         self._started = True
+
+    def resume(self) -> None:
+        """Run jobs as they fall due (without it, tests run them with :meth:`run_due`)."""
+        self.scheduler.resume()
 
     def stop(self) -> None:
         """Stop running jobs; pending ones stay stored for the next start."""

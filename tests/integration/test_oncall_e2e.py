@@ -269,6 +269,16 @@ def test_a_page_reaches_the_person_on_call_escalates_across_a_crash_and_closes(
                 assert "shop-availability" in slack["text"]
 
                 # --- SIGKILL while step 2 waits; it happens after the restart, once --
+                # (once the delivery is on the timeline: a kill between the receiver's
+                # answer and that entry would, by design, send it again at start)
+                _until(
+                    "the delivery on the timeline",
+                    lambda: any(
+                        e["kind"] == "notified" for e in server.incident(incident_id)["timeline"]
+                    ),
+                    10,
+                    logs(),
+                )
                 server.kill()
                 time.sleep(STEP_WAIT.total_seconds())  # the step falls due while down
                 assert receiver.paths() == [f"/slack/{on_duty.id}"]
