@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -35,45 +34,28 @@ from sqlalchemy import CursorResult, Engine, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.oncall import store
-from server.oncall.channels import Notification, NotificationKind, Notifier, describe
+from server.oncall.channels import Notification, NotificationKind, Notifier
 from server.oncall.holder import OnCallHolder
 from server.oncall.jobs import JobQueue
-from server.oncall.models import Incident, IncidentEvent
+from server.oncall.models import Incident
+from server.oncall.plan import (
+    Entry,
+    LastStep,
+    ack_job_id,
+    due_at,
+    find_policy,
+    last_step,
+    next_step,
+    redeliver_job_id,
+    step_job_id,
+    unsettled,
+)
 from server.refresher import Clock
 from server.store.db import transaction
 from sloctl.oncall.config import Channel, EscalationPolicy, OnCallConfig
 from sloctl.oncall.schedule import recipients
 
 log = logging.getLogger("sloctl.server.escalation")
-
-
-def step_job_id(incident_id: int, step: int) -> str:
-    return f"incident:{incident_id}:step:{step}"
-
-
-def redeliver_job_id(incident_id: int) -> str:
-    return f"incident:{incident_id}:redeliver"
-
-
-def ack_job_id(incident_id: int) -> str:
-    return f"incident:{incident_id}:ack-timeout"
-
-
-@dataclass(frozen=True)
-class Next:
-    """Where the policy goes after a step: the next (step, round), or ``None`` when done."""
-
-    step: int
-    round: int
-
-
-def next_step(policy: EscalationPolicy, step: int, round_: int) -> Next | None:
-    """The step after ``step`` of round ``round_``: the next one, a new round, or the end."""
-    if step + 1 < len(policy.steps):
-        return Next(step + 1, round_)
-    if round_ < policy.repeat:
-        return Next(0, round_ + 1)
-    return None
 
 
 class Escalator:
@@ -195,7 +177,7 @@ class Escalator:
             if not _at(incident, step, round_):
                 return False
             assert incident is not None
-            policy = _policy(config, incident.policy)
+            policy = find_policy(config, incident.policy)
             if config is None or policy is None or step >= len(policy.steps):
                 reason = (
                     "no on-call configuration"
@@ -330,7 +312,7 @@ class Escalator:
                 select(Incident).where(Incident.status.in_(("firing", "acknowledged")))
             ).all()
             for incident in open_incidents:
-                policy = _policy(config, incident.policy)
+                policy = find_policy(config, incident.policy)
                 if policy is None:
                     continue
                 if incident.status == "acknowledged":
@@ -346,7 +328,8 @@ class Escalator:
                         )
                         added += 1
                     continue
-                if self._undelivered(session, incident, config, policy):
+                last = last_step(_entries(session, incident.id))
+                if self._undelivered(incident, config, policy, last):
                     self.jobs.add(
                         redeliver_job_id(incident.id), self.clock(), "redeliver", incident.id
                     )
@@ -354,7 +337,7 @@ class Escalator:
                 step, round_ = incident.escalation_step, incident.escalation_round
                 if step >= len(policy.steps) or step_job_id(incident.id, step) in existing:
                     continue
-                due = self._due(session, incident.id, policy, step, round_)
+                due = due_at(policy, last, self.clock())
                 self._schedule_step(incident.id, step, round_, due, "page")
                 added += 1
         if added:
@@ -366,11 +349,12 @@ class Escalator:
         config = self.oncall.get()
         with self.sessions() as session:
             incident = session.get(Incident, incident_id)
-            policy = _policy(config, incident.policy if incident else None)
+            policy = find_policy(config, incident.policy if incident else None)
             if incident is None or incident.status != "firing" or policy is None:
                 return 0
             assert config is not None
-            messages = self._undelivered(session, incident, config, policy)
+            last = last_step(_entries(session, incident_id))
+            messages = self._undelivered(incident, config, policy, last)
         for channel, message in messages:
             self.notifier.deliver(
                 channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
@@ -378,64 +362,26 @@ class Escalator:
         return len(messages)
 
     def _undelivered(
-        self, session: Session, incident: Incident, config: OnCallConfig, policy: EscalationPolicy
+        self,
+        incident: Incident,
+        config: OnCallConfig,
+        policy: EscalationPolicy,
+        last: LastStep | None,
     ) -> list[tuple[Channel, Notification]]:
-        """Messages of the incident's last step with no final outcome on the timeline.
-
-        A step is committed before its deliveries start; a crash during them
-        (a retry's backoff can last seconds) leaves recipients without either
-        ``notified`` or a ``delivery_failed`` that gave up.
-        """
-        events = store.events_of(session, incident.id)
-        steps = [i for i, event in enumerate(events) if event.kind == "escalated"]
-        if not steps:
+        """Messages of the last step whose delivery never ended (see :func:`unsettled`)."""
+        if last is None or last.step >= len(policy.steps):
             return []
-        last = events[steps[-1]]
-        ran = json.loads(last.detail)
-        step, round_ = int(ran["step"]), int(ran["round"])
-        if step >= len(policy.steps):
-            return []
-        done: set[tuple[str, str, str]] = set()
-        for event in events[steps[-1] + 1 :]:
-            detail = json.loads(event.detail)
-            final = event.kind == "notified" or (
-                event.kind == "delivery_failed" and detail.get("gave_up") is True
-            )
-            if final and (detail.get("step"), detail.get("round")) == (step, round_):
-                done.add((detail.get("recipient"), detail.get("channel"), detail.get("to")))
-        out: list[tuple[Channel, Notification]] = []
-        for recipient in recipients(config, policy.steps[step], last.at):
-            where = describe(recipient.channel)
-            key = (recipient.name, where["channel"], where["to"])
-            if recipient.name in ran.get("recipients", ()) and key not in done:
-                kind = ran.get("notification", "page")
-                message = self._notification(incident, kind, recipient.name, step, round_)
-                out.append((recipient.channel, message))
-        return out
+        candidates = recipients(config, policy.steps[last.step], last.at)
+        kind: NotificationKind = "ack_timeout" if last.kind == "ack_timeout" else "page"
+        return [
+            (r.channel, self._notification(incident, kind, r.name, last.step, last.round))
+            for r in unsettled(last, candidates)
+        ]
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _due(
-        self, session: Session, incident_id: int, policy: EscalationPolicy, step: int, round_: int
-    ) -> datetime:
-        """When step ``step`` is due: the previous step's time plus its wait (now if none)."""
-        last = session.scalars(
-            select(IncidentEvent)
-            .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "escalated")
-            .order_by(IncidentEvent.id.desc())
-            .limit(1)
-        ).first()
-        if last is None:
-            return self.clock()
-        ran = json.loads(last.detail)
-        try:
-            previous = policy.steps[int(ran["step"])]
-        except (KeyError, IndexError, ValueError):
-            return self.clock()
-        return last.at + timedelta(minutes=previous.wait_minutes)
-
     def _ack_timeout(self, incident: Incident) -> timedelta | None:
-        policy = _policy(self.oncall.get(), incident.policy)
+        policy = find_policy(self.oncall.get(), incident.policy)
         if policy is None or policy.ack_timeout_minutes is None:
             return None
         return timedelta(minutes=policy.ack_timeout_minutes)
@@ -481,6 +427,10 @@ def _changed(session: Session, statement: Update) -> bool:
     return result.rowcount == 1
 
 
+def _entries(session: Session, incident_id: int) -> list[Entry]:
+    return [(e.kind, e.at, json.loads(e.detail)) for e in store.events_of(session, incident_id)]
+
+
 def _at(incident: Incident | None, step: int, round_: int) -> bool:
     return (
         incident is not None
@@ -488,12 +438,3 @@ def _at(incident: Incident | None, step: int, round_: int) -> bool:
         and incident.escalation_step == step
         and incident.escalation_round == round_
     )
-
-
-def _policy(config: OnCallConfig | None, policy_id: str | None) -> EscalationPolicy | None:
-    if config is None or policy_id is None:
-        return None
-    try:
-        return config.policy(policy_id)
-    except KeyError:
-        return None

@@ -25,7 +25,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from server.app import create_app
-from server.oncall.escalation import Escalator, step_job_id
+from server.oncall.escalation import Escalator
+from server.oncall.plan import step_job_id
 from server.settings import Settings
 from tests.helpers import write
 from tests.support.databases import database
