@@ -111,7 +111,8 @@ def schedule(groups: int, spread: int) -> list[tuple[int, bytes]]:
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     database = tmp / "bench.db"
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    extra = os.environ.get("BENCH_PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), extra]))}
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER, f"sqlite:///{database}", TOKEN, str(port)],
         cwd=tmp,
@@ -183,6 +184,12 @@ def run(base: str, work: list[tuple[int, bytes]], rate: float, workers: int) -> 
     return Outcome(elapsed, latencies, service, failures)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -222,7 +229,9 @@ def main() -> None:
             # Warm up on groups of their own (not counted below, removed from the totals).
             run(base, [(g, notification(10_000_000 + g, "firing")) for g in range(200)], 200, 4)
             load_before = os.getloadavg()
+            cpu_before = cpu_seconds(process.pid)
             result = run(base, work, args.rate, args.workers)
+            server_cpu = cpu_seconds(process.pid) - cpu_before
             load_after = os.getloadavg()
         finally:
             process.terminate()
@@ -249,6 +258,7 @@ def main() -> None:
         f"latency from send:     p50 {pct(service, 0.5):.1f} ms, "
         f"p99 {pct(service, 0.99):.1f} ms, mean {statistics.fmean(service) * 1000:.1f} ms"
     )
+    print(f"server CPU: {server_cpu * 1000 / sent:.2f} ms per notification")
     print(f"failed requests: {len(failures)}" + (f" (first: {failures[0]})" if failures else ""))
     print(
         f"groups sent: {groups}; incidents: {counts['incidents']} "

@@ -22,9 +22,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy import insert as insert_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -99,13 +99,29 @@ def _dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
-# Built once: the values travel as parameters, so each call skips building the statement.
+# The hot path's statements, built once over the tables (not the ORM classes): values travel
+# as parameters, so a notification costs no statement building and no ORM bookkeeping.
+_INCIDENTS = cast(Table, Incident.__table__)
+_ALERTS = cast(Table, IncidentAlert.__table__)
+_EVENTS = cast(Table, IncidentEvent.__table__)
 _CLAIM = {
-    name: dialect_insert(Incident)
+    name: dialect_insert(_INCIDENTS)
     .on_conflict_do_nothing(index_elements=["key_digest"])
-    .returning(Incident.id)
+    .returning(_INCIDENTS.c.id)
     for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+_FIND = (
+    select(_INCIDENTS.c.id, _INCIDENTS.c.status)
+    .where(_INCIDENTS.c.key_digest == bindparam("digest"))
+    .with_for_update()
+)
+_KNOWN = select(_ALERTS.c.id, _ALERTS.c.fingerprint, _ALERTS.c.status, _ALERTS.c.starts_at).where(
+    _ALERTS.c.incident_id == bindparam("incident")
+)
+_ADD_ALERTS = insert_(_ALERTS)
+_SET_ALERTS = update(_ALERTS).where(_ALERTS.c.id == bindparam("alert_id"))
+_SET_INCIDENT = update(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
+_ADD_EVENTS = insert_(_EVENTS)
 
 
 def _claim(session: Session, payload: AlertmanagerPayload, now: datetime) -> tuple[int, str | None]:
@@ -124,13 +140,12 @@ def _claim(session: Session, payload: AlertmanagerPayload, now: datetime) -> tup
         "opened_at": now,
         "updated_at": now,
     }
-    statement = _CLAIM[session.get_bind().dialect.name]
-    created = session.execute(statement, values).scalar_one_or_none()
+    connection = session.connection()
+    statement = _CLAIM[connection.dialect.name]
+    created = connection.execute(statement, values).scalar_one_or_none()
     if created is not None:
         return created, None
-    found = session.execute(
-        select(Incident.id, Incident.status).where(Incident.key_digest == digest).with_for_update()
-    ).one()
+    found = connection.execute(_FIND, {"digest": digest}).one()
     return found.id, found.status
 
 
@@ -197,8 +212,8 @@ def ingest(
 ) -> IngestResult:
     """Store one webhook notification; idempotent, and safe out of order.
 
-    Written with bulk statements rather than ORM objects: this is the hot path
-    (a handful of statements per notification, none for an unchanged re-send).
+    Written with Core statements rather than ORM objects: this is the hot path
+    (a handful of statements per notification; an unchanged re-send writes nothing).
 
     Args:
         session: in the caller's transaction (committed before the reply).
@@ -212,14 +227,7 @@ def ingest(
     created = previous is None
     known: dict[str, _Known] = {}
     if not created:
-        rows = session.execute(
-            select(
-                IncidentAlert.id,
-                IncidentAlert.fingerprint,
-                IncidentAlert.status,
-                IncidentAlert.starts_at,
-            ).where(IncidentAlert.incident_id == incident_id)
-        )
+        rows = session.connection().execute(_KNOWN, {"incident": incident_id})
         known = {row.fingerprint: _Known(row.id, row.status, row.starts_at) for row in rows}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -236,12 +244,13 @@ def ingest(
         if before is None or before.id is None:
             inserts.append({"incident_id": incident_id, "fingerprint": alert.fingerprint, **values})
         else:
-            updates.append({"id": before.id, **values})
+            updates.append({"alert_id": before.id, **values})
         known[alert.fingerprint] = _Known(None, alert.status, alert.starts_at)
+    connection = session.connection()
     if inserts:
-        session.execute(insert_(IncidentAlert), inserts)
+        connection.execute(_ADD_ALERTS, inserts)
     if updates:
-        session.execute(update(IncidentAlert), updates)
+        connection.execute(_SET_ALERTS, updates)
     firing = sum(1 for item in known.values() if item.status == "firing")
     events: list[tuple[str, dict[str, Any]]] = []
     if changed:
@@ -286,15 +295,10 @@ def ingest(
         events.append(("resolved", {"by": ALERTMANAGER}))
     if changed or created:
         incident["updated_at"] = now
-        session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id)
-            .values(**incident)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_SET_INCIDENT, {"incident_id": incident_id, **incident})
     if events:
-        session.execute(
-            insert_(IncidentEvent),
+        connection.execute(
+            _ADD_EVENTS,
             [
                 {"incident_id": incident_id, "kind": kind, "at": now, "detail": _dumps(detail)}
                 for kind, detail in events
