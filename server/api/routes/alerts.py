@@ -5,46 +5,32 @@ basic auth whose password is that token (any user name), which is what
 Alertmanager's ``http_config`` can send. With no token configured the
 webhook is refused, never open. The body is read up to
 ``SLOCTL_SERVER_WEBHOOK_MAX_BYTES`` (413 beyond), validated (422 naming the
-field), and stored in one transaction committed before the 200 goes out, so
+field), and stored in a transaction committed before the 200 goes out (on SQLite
+with the other notifications waiting, see server/oncall/ingestion.py), so
 a 2xx means the notification is durable; Alertmanager retries anything else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
-import threading
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import Engine
 
 from server.api.deps import get_context
 from server.context import ServerContext
 from server.errors import PayloadTooLargeError, UnauthorizedError, WritesDisabledError
+from server.oncall.ingestion import batch_writer, store_notification
 from server.oncall.schemas import IngestPublic, ingest_public
-from server.oncall.store import IngestResult, RouteLike, ingest
+from server.oncall.store import RouteLike
 from server.oncall.webhook import AlertmanagerPayload, parse_payload
 from server.schemas import ErrorBody
-from server.store.db import transaction
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
-
-#: One lock per SQLite engine. SQLite has one writer at a time, and a writer
-#: that finds the lock taken sleeps in growing steps (busy_timeout), which
-#: under a burst of notifications costs far more than waiting in line here.
-_SQLITE_WRITERS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
-_GUARD = threading.Lock()
-
-
-def _writer_lock(engine: Engine) -> threading.Lock | None:
-    if engine.dialect.name != "sqlite":
-        return None  # PostgreSQL locks the incident row instead
-    with _GUARD:
-        return _SQLITE_WRITERS.setdefault(engine, threading.Lock())
 
 
 def check_webhook_auth(context: ServerContext, authorization: str | None) -> None:
@@ -108,26 +94,6 @@ def _route(context: ServerContext, payload: AlertmanagerPayload) -> RouteLike | 
     return route(config, payload.labels())
 
 
-def store_notification(context: ServerContext, payload: AlertmanagerPayload) -> IngestResult:
-    """Commit the notification, then tell the listener (outside the transaction)."""
-    route = _route(context, payload)
-    lock = _writer_lock(context.db)
-    if lock is not None:
-        lock.acquire()
-    try:
-        with transaction(context.sessions) as session:
-            result = ingest(session, payload, receiver_now=context.now(), route=route)
-    finally:
-        if lock is not None:
-            lock.release()
-    listener = context.incident_listener
-    if result.opened or result.reopened:
-        listener.opened(result.incident_id)
-    if result.resolved:
-        listener.resolved(result.incident_id)
-    return result
-
-
 @router.post(
     "/alertmanager",
     response_model=IngestPublic,
@@ -147,5 +113,10 @@ async def alertmanager_webhook(request: Request) -> Response:
     check_webhook_auth(context, request.headers.get("authorization"))
     body = await read_body(request, context.settings.webhook_max_bytes)
     payload = parse_payload(body)
-    result = await run_in_threadpool(store_notification, context, payload)
+    route = _route(context, payload)
+    writer = batch_writer(context.db)
+    if writer is not None:
+        result = await asyncio.wrap_future(writer.submit(context, payload, route))
+    else:
+        result = await run_in_threadpool(store_notification, context, payload, route)
     return Response(ingest_public(result).model_dump_json(), media_type="application/json")
