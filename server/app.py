@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -30,6 +31,8 @@ from server.context import ServerContext
 from server.evidence import EvidenceBackends
 from server.evidence import from_settings as evidence_from_settings
 from server.metrics import ServerMetrics
+from server.oncall.channels import Notifier, build_notifier
+from server.oncall.escalation import Escalator
 from server.prometheus import PrometheusAPI, PrometheusClient
 from server.refresher import BudgetCache, Clock, Refresher
 from server.registry import Registry
@@ -38,8 +41,10 @@ from server.store.db import make_engine, migrate, session_factory
 from server.telemetry import DEFAULT_SERVICE_NAME, exporter_from_env, instrument
 from server.views import Catalog
 from server.web import evidence as web_evidence
+from server.web import oncall as web_oncall
 from server.web import routes as web
 from sloctl import __version__
+from sloctl.oncall.config import load_oncall
 
 log = logging.getLogger("sloctl.server")
 
@@ -58,6 +63,7 @@ def create_app(
     database: Engine | None = None,
     start_scheduler: bool = True,
     evidence_backends: EvidenceBackends | None = None,
+    notifier: Notifier | None = None,
 ) -> FastAPI:
     """Create the server app.
 
@@ -72,6 +78,10 @@ def create_app(
         start_scheduler: run the periodic refresh (tests call ``refresher.refresh()``).
         evidence_backends: exemplar, trace and log adapters; defaults to clients for the
             Prometheus, Jaeger and Elasticsearch URLs of the settings.
+        notifier: how on-call notifications go out; defaults to the webhook, Slack and
+            SMTP senders of the settings. Escalation jobs run only with
+            ``start_scheduler``; otherwise they are stored and tests call
+            ``incident_listener.run_due()``.
     """
     settings = settings or Settings()
     clock = clock or utc_now
@@ -127,16 +137,34 @@ def create_app(
         evidence=evidence_from_settings(settings, clock, evidence_backends),
         alerts=alerts,
     )
+    notify_http: httpx.Client | None = None
+    if notifier is None:
+        notify_http = httpx.Client(timeout=settings.notify_timeout)
+        notifier = build_notifier(settings, notify_http)
+    escalator = Escalator(
+        engine=db,
+        sessions=sessions,
+        oncall=context.oncall_config,
+        notifier=notifier,
+        clock=clock,
+        public_url=settings.public_url,
+    )
+    context.incident_listener = escalator
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_start, context)
+        # After _start: the on-call configuration is loaded, so reconciling sees the policies.
+        await run_in_threadpool(escalator.start, run_jobs=start_scheduler)
         if start_scheduler:
             refresher.start()
         try:
             yield
         finally:
             refresher.stop()
+            await run_in_threadpool(escalator.stop)
+            if notify_http is not None:
+                notify_http.close()
             context.evidence.close()
             if tracer is not None:
                 tracer.shutdown()
@@ -154,6 +182,7 @@ def create_app(
     app.include_router(api_router)
     site = web.install(app)
     web_evidence.install(app, site)
+    web_oncall.install(app, site)
     exporter = span_exporter if span_exporter is not None else exporter_from_env(os.environ)
     tracer = (
         instrument(
@@ -187,3 +216,10 @@ def _start(context: ServerContext) -> None:
             },
         )
     context.metrics.slos.set(len(context.registry.entries()))
+    oncall_path = context.settings.oncall_config
+    if oncall_path is not None:
+        # A broken file stops the start: paging with a half-understood config is worse.
+        context.oncall_config.set(
+            load_oncall(oncall_path), source=str(oncall_path), at=context.clock()
+        )
+        log.info("loaded on-call configuration", extra={"oncall_config": str(oncall_path)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.alerts import AlertsView, AlertTracker
 from server.evidence import EvidenceService
 from server.metrics import ServerMetrics
+from server.oncall.holder import OnCallHolder
+from server.oncall.listener import IncidentListener, NullListener
 from server.refresher import BudgetCache, CacheView, Clock, Refresher
 from server.registry import Registry
 from server.settings import Settings
@@ -32,6 +34,8 @@ class ServerContext:
     metrics: ServerMetrics
     evidence: EvidenceService
     alerts: AlertTracker | None = None
+    oncall_config: OnCallHolder = field(default_factory=OnCallHolder)
+    incident_listener: IncidentListener = field(default_factory=NullListener)
 
     def now(self) -> datetime:
         return self.clock()

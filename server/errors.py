@@ -9,6 +9,9 @@ route builds an HTTP error itself::
     ├── InvalidRequestError            422 invalid_request  a parameter or body field is wrong
     ├── UnauthorizedError              401 unauthorized     missing or wrong bearer token
     ├── WritesDisabledError            403 writes_disabled  no token configured: writes refused
+    ├── ConflictError                  409 conflict         the resource's state forbids it (ack a
+    │                                                       resolved incident)
+    ├── PayloadTooLargeError           413 payload_too_large  a body over the server's limit
     ├── PrometheusUnavailableError     503 prometheus_unavailable  a query failed or timed out
     └── EvidenceBackendError           502 evidence_backend_failed  Prometheus exemplars, Jaeger or
                                            Elasticsearch failed; the evidence endpoint reports it in
@@ -59,6 +62,16 @@ class UnauthorizedError(ServerError):
 class WritesDisabledError(ServerError):
     status_code = 403
     code = "writes_disabled"
+
+
+class ConflictError(ServerError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLargeError(ServerError):
+    status_code = 413
+    code = "payload_too_large"
 
 
 class PrometheusUnavailableError(ServerError):

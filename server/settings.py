@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     )
     api_token: SecretStr | None = Field(None, description="Bearer token of write endpoints.")
     webhook_token: SecretStr | None = Field(None, description="Token of the Alertmanager webhook.")
+    webhook_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest Alertmanager webhook body accepted, in bytes (larger: 413).",
+    )
     oncall_config: Path | None = Field(None, description="On-call schedule file.")
     jaeger_url: str | None = Field(None, description="Jaeger query API for trace evidence.")
     elasticsearch_url: str | None = Field(None, description="Elasticsearch for log evidence.")
@@ -203,6 +208,22 @@ class Settings(BaseSettings):
     )
     history_retention_days: float = Field(35.0, gt=0, description="Days snapshots are kept.")
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
+    public_url: str | None = Field(
+        None, description="The server as people reach it, for links in notifications."
+    )
+    smtp_host: str | None = Field(None, description="SMTP server of email notifications.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
+    smtp_from: str = Field("sloctl@localhost", description="Sender address of notifications.")
+    smtp_username: str | None = Field(None, description="SMTP login (with smtp_password).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    notify_attempts: int = Field(
+        4, ge=1, le=20, description="Tries per notification before it is given up."
+    )
+    notify_backoff: float = Field(
+        1.0, ge=0, description="Seconds before the first retry; doubles each retry (max 30)."
+    )
+    notify_timeout: float = Field(10.0, gt=0, description="Seconds per notification attempt.")
 
     @field_validator("prometheus_headers", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ import httpx
 import yaml
 
 from sloctl.errors import SloctlError, ToolError, ToolNotFoundError
+from sloctl.oncall.config import load_oncall
 from sloctl.spec.loader import load_specs
 
 #: Defaults chosen away from the usual 8000, 8080, 9090 and 9093.
@@ -172,6 +173,12 @@ class Demo:
             },
         }
         (self.dir / "routing.yaml").write_text(yaml.safe_dump(routing), encoding="utf-8")
+        if self.config.oncall_config is not None:
+            # The server rewrites its on-call file when one is applied over the API:
+            # give it a copy, never the file in the repository.
+            text = self.config.oncall_config.read_text(encoding="utf-8")
+            load_oncall(self.config.oncall_config)  # a bad file stops here, with file:line
+            (self.dir / "oncall.yaml").write_text(text, encoding="utf-8")
         self.run_apply(targets=False)
         longest = max(slo.window.seconds for slo in load_specs([self.config.specs]).slos)
         self.retention_days = (longest + RETENTION_MARGIN_SECONDS) // 86_400
@@ -256,7 +263,7 @@ class Demo:
             "SLOCTL_SERVER_COVERAGE_INTERVAL": "60",
         }
         if self.config.oncall_config is not None:
-            server_env["SLOCTL_SERVER_ONCALL_CONFIG"] = str(self.config.oncall_config)
+            server_env["SLOCTL_SERVER_ONCALL_CONFIG"] = str(self.dir / "oncall.yaml")
         return [
             Child(
                 "orders",

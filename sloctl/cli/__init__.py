@@ -67,6 +67,14 @@ def _register_optional() -> None:
     app.command("gate")(server.gate)
     app.command("demo")(demo.demo)
     app.command("evidence")(evidence.evidence)
+    from sloctl.cli import oncall
+
+    app.add_typer(oncall.app, name="oncall")
+    from sloctl.cli import incidents
+
+    app.command("incidents")(incidents.incidents)
+    app.command("ack")(incidents.ack)
+    app.command("resolve")(incidents.resolve)
 
 
 _register_optional()

@@ -54,8 +54,11 @@ def demo(
     ] = 10.0,
     oncall_config: Annotated[
         Path | None,
-        typer.Option(help="On-call schedule for the server (SLOCTL_SERVER_ONCALL_CONFIG)."),
-    ] = None,
+        typer.Option(
+            help="On-call file for the server (SLOCTL_SERVER_ONCALL_CONFIG); the server "
+            "gets a copy in the work directory."
+        ),
+    ] = Path("oncall.yaml"),
 ) -> None:
     """Run the sample service with load, Prometheus, Alertmanager and the server until Ctrl-C.
 

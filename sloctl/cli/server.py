@@ -55,6 +55,10 @@ def serve(
         from sloctl.spec.loader import load_specs
 
         load_specs([settings.specs_dir])  # SpecError: report path:line before starting
+    if settings.oncall_config is not None:
+        from sloctl.oncall.config import load_oncall
+
+        load_oncall(settings.oncall_config)  # the same for the on-call file
     uvicorn.run(
         create_app(settings),
         host=host,

@@ -27,6 +27,9 @@ from sloctl.cli.common import (
 from sloctl.compile.dashboards import DashboardSettings
 from sloctl.errors import TargetError, UsageError
 from sloctl.lock import apply_lock
+from sloctl.oncall.config import load_oncall
+from sloctl.oncall_client import NAME as ONCALL_TARGET
+from sloctl.oncall_client import OnCallClient
 from sloctl.outputs import Change, apply_changes, plan
 from sloctl.promql import format_number
 from sloctl.slo_math import slo_conditions
@@ -286,6 +289,38 @@ def _targets(
     )
 
 
+def _oncall_text(path: Path | None, server_url: str | None) -> str | None:
+    """The on-call file's text once it validates (SpecError, exit 1, when it does not)."""
+    if path is None:
+        return None
+    if not server_url:
+        raise UsageError("--oncall needs --server-url (or SLOCTL_SERVER_URL)")
+    load_oncall(path)
+    return path.read_text(encoding="utf-8")
+
+
+def _push_oncall(text: str, url: str, token: str | None, *, skip: bool) -> TargetReport:
+    if skip:
+        return TargetReport(ONCALL_TARGET, url, "skipped", ["an earlier target failed"])
+    with OnCallClient(url, token=token) as client:
+        try:
+            applied = client.put_config(text)
+        except TargetError as err:
+            return TargetReport(
+                ONCALL_TARGET, url, "failed", error=err, after="the server kept its configuration"
+            )
+    kept = f"saved to {applied.persisted}" if applied.persisted else "in memory only"
+    return TargetReport(
+        ONCALL_TARGET,
+        url,
+        "changed",
+        [
+            f"{applied.teams} teams, {applied.people} people, {applied.schedules} schedules, "
+            f"{applied.escalation_policies} escalation policies, {applied.routes} routes ({kept})"
+        ],
+    )
+
+
 def apply(
     file: FileOption = None,
     rules_dir: RulesDirOption = None,
@@ -356,6 +391,15 @@ def apply(
     prometheus_datasource: PrometheusUidOption = "prometheus",
     jaeger_datasource: JaegerUidOption = "jaeger",
     elasticsearch_datasource: ElasticsearchUidOption = "elasticsearch",
+    oncall: Annotated[
+        Path | None,
+        typer.Option(
+            "--oncall",
+            help="On-call file (docs/oncall.md): validated, then sent to the sloctl server "
+            "(--server-url) after the SLOs.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change without writing anything.")
     ] = False,
@@ -364,6 +408,7 @@ def apply(
 ) -> None:
     """Compile specs into rules, routing and dashboards; write them and push them to targets."""
     result = build(default_paths(file))
+    oncall_text = _oncall_text(oncall, server_url)
     print_warnings(result.warnings)
     targets_given = (prometheus_url, alertmanager_url, alertmanager_config, grafana_url, server_url)
     if output_format is Format.prometheus_operator and any(targets_given):
@@ -430,6 +475,10 @@ def apply(
             changes = plan(result.outputs(layout), layout.managed)
             outcome = apply_outputs(
                 build=result, changes=changes, targets=targets, progress=progress
+            )
+        if oncall_text is not None and server_url:
+            outcome.reports.append(
+                _push_oncall(oncall_text, server_url, server_token, skip=bool(outcome.failed))
             )
     written = {id(c) for c in outcome.written}
     if output is not OutputFormat.table:

@@ -1,0 +1,287 @@
+"""Sustained Alertmanager webhook ingestion into the server on SQLite.
+
+The server runs under uvicorn in a second process (as ``sloctl serve`` would,
+one worker, SQLite file, migrations once at start); this process sends
+Alertmanager version 4 notifications to ``POST /api/v1/alerts/alertmanager``
+at a fixed rate (open loop: request i is due at ``i / rate``) from several
+keep-alive connections, for ``--seconds``.
+
+The notifications: ``groups`` distinct alert groups, each sent four times
+(firing, the same firing re-sent twice, as Alertmanager's repeat and
+retries do, then resolved), interleaved so that a group's copies travel in
+parallel and may arrive out of order. Afterwards the database is counted:
+exactly one incident per group, all resolved, each opened once. Zero lost
+(every request answered 2xx, every group stored) and zero duplicated.
+
+Prints the achieved rate, latency percentiles (measured from when each
+request was due, so a client or server falling behind shows up), and the
+counts. Targets: >= 500 notifications/s, p99 < 50 ms.
+Run: `.venv/bin/python bench/webhook_ingest.py [--rate 500] [--seconds 30]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-webhook-token"
+
+SERVER = """
+import sys, uvicorn
+from prometheus_client import CollectorRegistry
+from server.app import create_app
+from server.settings import Settings
+settings = Settings(database_url=sys.argv[1], webhook_token=sys.argv[2], api_token=sys.argv[2],
+                    refresh_interval=3600)
+app = create_app(settings, metrics_registry=CollectorRegistry())
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning",
+            access_log=False)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def notification(group: int, status: str) -> bytes:
+    """One group's notification: two alerts of an SLO's burn, firing or resolved."""
+    slo = f"svc{group % 50}-slo{group}"
+    starts = "2026-11-24T11:00:00.123456789Z"
+    ends = "2026-11-24T11:30:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"
+    alerts = [
+        {
+            "status": status,
+            "labels": {
+                "alertname": "SLOErrorBudgetBurn",
+                "slo": slo,
+                "service": f"svc{group % 50}",
+                "severity": "page",
+                "team": f"team{group % 7}",
+                "window": window,
+            },
+            "annotations": {"summary": f"{slo} burns its error budget"},
+            "startsAt": starts,
+            "endsAt": ends,
+            "generatorURL": "http://prometheus:9090/graph?g0.expr=slo",
+            "fingerprint": f"{group:08x}{index:08x}",
+        }
+        for index, window in enumerate(("1h", "6h"))
+    ]
+    body = {
+        "version": "4",
+        "receiver": "sloctl-server",
+        "status": status,
+        "groupKey": f'{{}}/{{severity="page"}}:{{slo="{slo}"}}',
+        "truncatedAlerts": 0,
+        "groupLabels": {"slo": slo},
+        "commonLabels": {k: v for k, v in alerts[0]["labels"].items() if k != "window"},
+        "commonAnnotations": {"summary": f"{slo} burns its error budget"},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": alerts,
+    }
+    return json.dumps(body).encode()
+
+
+def schedule(groups: int, spread: int) -> list[tuple[int, bytes]]:
+    """Every group's four notifications; copies of one group are ``spread`` requests apart."""
+    out: list[tuple[int, bytes]] = []
+    for start in range(0, groups, spread):
+        batch = range(start, min(start + spread, groups))
+        for status in ("firing", "firing", "firing", "resolved"):
+            out.extend((group, notification(group, status)) for group in batch)
+    return out
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    database = tmp / "bench.db"
+    port = free_port()
+    extra = os.environ.get("BENCH_PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), extra]))}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, f"sqlite:///{database}", TOKEN, str(port)],
+        cwd=tmp,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base, database
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit("the server exited at start")
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+@dataclass
+class Outcome:
+    elapsed: float
+    latencies: list[float]  # from when each request was due
+    service: list[float]  # from when it was sent
+    failures: list[str]
+
+
+def run(base: str, work: list[tuple[int, bytes]], rate: float, workers: int) -> Outcome:
+    latencies: list[float] = []
+    service: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    cursor = iter(range(len(work)))
+    t0 = time.perf_counter() + 0.2
+
+    def worker() -> None:
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            while True:
+                with lock:
+                    index = next(cursor, None)
+                if index is None:
+                    return
+                due = t0 + index / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                sent = time.perf_counter()
+                try:
+                    response = http.post("/api/v1/alerts/alertmanager", content=work[index][1])
+                    ok = response.status_code == 200
+                    reason = f"HTTP {response.status_code}: {response.text[:200]}"
+                except httpx.HTTPError as err:
+                    ok, reason = False, repr(err)
+                done = time.perf_counter()
+                with lock:
+                    latencies.append(done - max(due, t0))
+                    service.append(done - sent)
+                    if not ok:
+                        failures.append(reason)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
+    return Outcome(elapsed, latencies, service, failures)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def count(database: Path) -> dict[str, int]:
+    with sqlite3.connect(database) as db:
+        incidents = db.execute("SELECT count(*), count(DISTINCT key_digest) FROM incidents")
+        total, distinct = incidents.fetchone()
+        resolved = db.execute("SELECT count(*) FROM incidents WHERE status = 'resolved'")
+        opened = db.execute(
+            "SELECT count(*) FROM incident_events WHERE kind = 'opened'"
+        ).fetchone()[0]
+        alerts = db.execute("SELECT count(*) FROM incident_alerts").fetchone()[0]
+        return {
+            "incidents": total,
+            "distinct_keys": distinct,
+            "resolved": resolved.fetchone()[0],
+            "opened_events": opened,
+            "alerts": alerts,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=500.0, help="notifications per second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to send")
+    parser.add_argument("--workers", type=int, default=16, help="keep-alive connections")
+    parser.add_argument("--spread", type=int, default=200, help="requests between copies")
+    args = parser.parse_args()
+    total = int(args.rate * args.seconds) // 4 * 4
+    groups = total // 4
+    work = schedule(groups, args.spread)
+    with tempfile.TemporaryDirectory(prefix="sloctl-bench-") as name:
+        process, base, database = start_server(Path(name))
+        try:
+            # Warm up on groups of their own (not counted below, removed from the totals).
+            run(base, [(g, notification(10_000_000 + g, "firing")) for g in range(200)], 200, 4)
+            load_before = os.getloadavg()
+            cpu_before = cpu_seconds(process.pid)
+            result = run(base, work, args.rate, args.workers)
+            server_cpu = cpu_seconds(process.pid) - cpu_before
+            load_after = os.getloadavg()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        counts = count(database)
+    latencies, service, failures = result.latencies, result.service, result.failures
+    sent = len(latencies)
+    achieved = sent / result.elapsed
+    counts = {
+        k: v - (200 if k in ("incidents", "distinct_keys", "opened_events") else 0)
+        for k, v in counts.items()
+    }
+    counts["alerts"] -= 400
+    print(
+        f"notifications: {sent} in {result.elapsed:.1f} s = {achieved:.0f}/s "
+        f"(target rate {args.rate:.0f}/s, {args.workers} connections)"
+    )
+    print(
+        f"latency from due time: p50 {pct(latencies, 0.5):.1f} ms, "
+        f"p95 {pct(latencies, 0.95):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms"
+    )
+    print(
+        f"latency from send:     p50 {pct(service, 0.5):.1f} ms, "
+        f"p99 {pct(service, 0.99):.1f} ms, mean {statistics.fmean(service) * 1000:.1f} ms"
+    )
+    print(f"server CPU: {server_cpu * 1000 / sent:.2f} ms per notification")
+    print(f"failed requests: {len(failures)}" + (f" (first: {failures[0]})" if failures else ""))
+    print(
+        f"groups sent: {groups}; incidents: {counts['incidents']} "
+        f"(distinct keys {counts['distinct_keys']}), resolved {counts['resolved']}, "
+        f"opened events {counts['opened_events']}, alerts {counts['alerts']}"
+    )
+    lost = groups - counts["distinct_keys"]
+    duplicated = counts["incidents"] - counts["distinct_keys"] + counts["opened_events"] - groups
+    print(
+        f"lost: {lost}; duplicated: {duplicated}; load average before/after: "
+        f"{load_before[0]:.1f}/{load_after[0]:.1f}"
+    )
+    ok = (
+        not failures
+        and lost == 0
+        and duplicated == 0
+        and counts["resolved"] == groups
+        and counts["alerts"] == 2 * groups
+        and achieved >= 500
+        and pct(latencies, 0.99) < 50
+    )
+    print("PASS" if ok else "FAIL")
+
+
+if __name__ == "__main__":
+    main()

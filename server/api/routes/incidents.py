@@ -1,0 +1,103 @@
+"""``/api/v1/incidents``: incidents from Alertmanager, acknowledge and resolve.
+
+Reads are open like the rest of the read API; acknowledge and resolve are
+writes and need the API bearer token. The listener hears of a change only
+after it is committed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from server.api.deps import ContextDep, SessionDep, WriteAuth
+from server.oncall import store
+from server.oncall.schemas import (
+    IncidentAction,
+    IncidentDetail,
+    IncidentPublic,
+    IncidentsPublic,
+    IncidentStatus,
+    incident_detail,
+    incident_public,
+)
+from server.schemas import ErrorBody
+from server.store.db import transaction
+
+router = APIRouter(
+    prefix="/api/v1/incidents",
+    tags=["incidents"],
+    responses={
+        404: {"model": ErrorBody, "description": "unknown incident id"},
+        422: {"model": ErrorBody, "description": "a parameter or body field is invalid"},
+    },
+)
+
+_WRITE_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
+    403: {"model": ErrorBody, "description": "no API token configured: writes refused"},
+}
+
+
+def _json(model: IncidentsPublic | IncidentPublic | IncidentDetail) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+@router.get("", response_model=IncidentsPublic, summary="Incidents, newest first")
+def list_incidents(
+    session: SessionDep,
+    status: Annotated[IncidentStatus | None, Query(description="only this status")] = None,
+    team: Annotated[str | None, Query(description="only this team")] = None,
+    slo: Annotated[str | None, Query(description="only this SLO id")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
+) -> Response:
+    rows = store.list_incidents(session, status=status, team=team, slo=slo, limit=limit)
+    data = [incident_public(row) for row in rows]
+    return _json(IncidentsPublic(data=data, count=len(data)))
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident")
+def get_incident(incident_id: int, session: SessionDep) -> Response:
+    """The incident with its alerts and its timeline."""
+    row = store.get_incident(session, incident_id)
+    return _json(
+        incident_detail(
+            row, store.alerts_of(session, incident_id), store.events_of(session, incident_id)
+        )
+    )
+
+
+@router.post(
+    "/{incident_id}/ack",
+    response_model=IncidentPublic,
+    summary="Acknowledge an incident (stops escalation)",
+    dependencies=[WriteAuth],
+    responses={**_WRITE_RESPONSES, 409: {"model": ErrorBody, "description": "it is resolved"}},
+)
+def acknowledge(incident_id: int, body: IncidentAction, context: ContextDep) -> Response:
+    with transaction(context.sessions) as session:
+        before = store.lock_incident(session, incident_id).status
+        row = store.acknowledge(session, incident_id, by=body.by, now=context.now())
+        public = incident_public(row)
+    if before == "firing":
+        context.incident_listener.acknowledged(incident_id)
+    return _json(public)
+
+
+@router.post(
+    "/{incident_id}/resolve",
+    response_model=IncidentPublic,
+    summary="Resolve an incident by hand",
+    dependencies=[WriteAuth],
+    responses=_WRITE_RESPONSES,
+)
+def resolve(incident_id: int, body: IncidentAction, context: ContextDep) -> Response:
+    with transaction(context.sessions) as session:
+        before = store.lock_incident(session, incident_id).status
+        row = store.resolve(session, incident_id, by=body.by, now=context.now())
+        public = incident_public(row)
+    if before != "resolved":
+        context.incident_listener.resolved(incident_id)
+    return _json(public)

@@ -1,0 +1,1 @@
+"""On-call in the server: the live configuration, incidents, notifications, escalation."""

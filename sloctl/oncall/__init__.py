@@ -1,0 +1,1 @@
+"""On-call: configuration, schedules (who is on call when) and alert routing."""
