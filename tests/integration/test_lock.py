@@ -6,9 +6,11 @@ import os
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+import sloctl.lock
 from sloctl.errors import LockError
 from sloctl.lock import LOCK_FILE, apply_lock
 from tests.helpers import write
@@ -45,7 +47,9 @@ def test_second_holder_gives_up_naming_the_first(tmp_path: Path):
         pass  # released: free again at once
 
 
-def test_apply_waits_for_a_running_apply_then_runs(cli, specs_dir: Path, tmp_path: Path):
+def test_apply_waits_for_a_running_apply_then_runs(
+    cli, specs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     write(specs_dir / "orders.yaml", SPEC)
     rules = tmp_path / "alert_rules"
     held = threading.Event()
@@ -66,7 +70,17 @@ def test_apply_waits_for_a_running_apply_then_runs(cli, specs_dir: Path, tmp_pat
     )
     assert not (rules / "orders.rules.yml").exists()
 
-    threading.Timer(0.3, release.set).start()
+    # The holder lets go once the second apply is polling for the lock, however
+    # long compiling took on a loaded machine.
+    real_sleep = time.sleep
+
+    def sleep_then_release(seconds: float) -> None:
+        release.set()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(
+        sloctl.lock, "time", SimpleNamespace(**{**vars(time), "sleep": sleep_then_release})
+    )
     waited = cli("apply", "-f", str(specs_dir), "--rules-dir", str(rules), "--lock-timeout", "10")
     thread.join(5)
     assert waited.code == 0, waited.err
