@@ -33,12 +33,14 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-webhook-token"
+URL = "/api/v1/alerts/alertmanager"
 
 SERVER = """
 import sys, uvicorn
@@ -149,9 +151,14 @@ def run(base: str, work: list[tuple[int, bytes]], rate: float, workers: int) -> 
     cursor = iter(range(len(work)))
     t0 = time.perf_counter() + 0.2
 
+    host, port = base.removeprefix("http://").split(":")
+
     def worker() -> None:
+        # http.client, not httpx: the client shares the machine's two cores with the
+        # server, and the lighter it is the more of them the server gets.
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+        http = HTTPConnection(host, int(port), timeout=30)
+        try:
             while True:
                 with lock:
                     index = next(cursor, None)
@@ -163,17 +170,23 @@ def run(base: str, work: list[tuple[int, bytes]], rate: float, workers: int) -> 
                     time.sleep(delay)
                 sent = time.perf_counter()
                 try:
-                    response = http.post("/api/v1/alerts/alertmanager", content=work[index][1])
-                    ok = response.status_code == 200
-                    reason = f"HTTP {response.status_code}: {response.text[:200]}"
-                except httpx.HTTPError as err:
+                    http.request("POST", URL, body=work[index][1], headers=headers)
+                    response = http.getresponse()
+                    text = response.read()
+                    ok = response.status == 200
+                    reason = f"HTTP {response.status}: {text[:200]!r}"
+                except (OSError, HTTPException) as err:
                     ok, reason = False, repr(err)
+                    http.close()
+                    http = HTTPConnection(host, int(port), timeout=30)
                 done = time.perf_counter()
                 with lock:
                     latencies.append(done - max(due, t0))
                     service.append(done - sent)
                     if not ok:
                         failures.append(reason)
+        finally:
+            http.close()
 
     threads = [threading.Thread(target=worker) for _ in range(workers)]
     for thread in threads:
@@ -277,7 +290,8 @@ def main() -> None:
         and duplicated == 0
         and counts["resolved"] == groups
         and counts["alerts"] == 2 * groups
-        and achieved >= 500
+        and args.rate >= 500
+        and achieved >= 0.99 * args.rate  # kept up with the offered rate
         and pct(latencies, 0.99) < 50
     )
     print("PASS" if ok else "FAIL")

@@ -123,7 +123,7 @@ class Escalator:
                 return
             if incident.policy is None:
                 # No on-call configuration when it arrived: nobody to escalate to.
-                log.warning("incident without escalation policy", extra={"incident": incident_id})
+                log.info("incident without escalation policy", extra={"incident": incident_id})
                 return
             step, round_ = incident.escalation_step, incident.escalation_round
         self._schedule_step(incident_id, step, round_, self.clock(), "page")

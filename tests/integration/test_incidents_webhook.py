@@ -507,3 +507,18 @@ def test_without_a_webhook_token_the_webhook_is_refused(kind: str, tmp_path: Pat
             assert response.status_code == 403
             assert "SLOCTL_SERVER_WEBHOOK_TOKEN" in response.json()["error"]["message"]
             assert incidents(client) == []
+
+
+class Broken(Recorder):
+    def opened(self, incident_id: int) -> None:
+        super().opened(incident_id)
+        raise RuntimeError("the escalation engine is down")
+
+
+def test_a_failing_listener_does_not_fail_a_stored_notification(client: TestClient):
+    broken = Broken()
+    client.app.state.context.incident_listener = broken  # type: ignore[attr-defined]
+    response = client.post(URL, json=payload(alert("aa01")), headers=HOOK)
+    assert response.status_code == 200, "committed: an error would only make Alertmanager re-send"
+    assert broken.calls == [("opened", response.json()["incident_id"])]
+    assert [i["status"] for i in incidents(client)] == ["firing"]
