@@ -118,6 +118,9 @@ bench: setup
 	$(BIN)/python bench/instrumentation.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/rules_eval.py
+	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/webhook_ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
