@@ -160,6 +160,30 @@ def test_secrets_from_files_work_and_never_appear_in_logs_or_responses(served: S
         assert keep(client.put("/api/v1/slos", json={"slos": "x"}, headers=good)).status_code == 422
         applied = keep(client.put("/api/v1/slos", json={"slos": []}, headers=good))
         assert applied.status_code == 200, applied.text
+        # The webhook token read from its file is the one Alertmanager must send.
+        page = {
+            "version": "4",
+            "receiver": "sloctl-server",
+            "status": "firing",
+            "groupKey": '{}:{slo="orders-availability"}',
+            "groupLabels": {"slo": "orders-availability"},
+            "commonLabels": {"slo": "orders-availability", "severity": "page"},
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {"alertname": "SLOBurn", "slo": "orders-availability"},
+                    "startsAt": "2026-11-24T10:00:00Z",
+                    "fingerprint": "00ff",
+                }
+            ],
+        }
+        hook = "/api/v1/alerts/alertmanager"
+        assert keep(client.post(hook, json=page, headers=wrong)).status_code == 401
+        assert keep(client.post(hook, json=page, headers=good)).status_code == 401
+        basic = httpx.BasicAuth("alertmanager", secrets["webhook"])
+        assert keep(client.post(hook, json=page, auth=basic)).status_code == 200
+        hook_auth = {"Authorization": f"Bearer {secrets['webhook']}"}
+        assert keep(client.post(hook, json={"version": "4"}, headers=hook_auth)).status_code == 422
         # Everything else a client can read, including failures caused by Prometheus.
         for path in (
             "/healthz",
