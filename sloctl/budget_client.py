@@ -9,31 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from sloctl.server_client import DEFAULT_SERVER_URL, Answer, ServerClient
 
-from sloctl.errors import ServerError
+__all__ = ["DEFAULT_SERVER_URL", "BudgetClient", "SLOStatus", "freeze_reasons"]
 
-DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
 Status = Literal["ok", "warning", "exhausted", "unknown"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class BudgetPolicy(_Model):
+class BudgetPolicy(Answer):
     warn_below: float
     freeze_at: float
 
 
-class ErrorBudget(_Model):
+class ErrorBudget(Answer):
     total: float
     consumed: float | None
     remaining: float | None
 
 
-class GroupStatus(_Model):
+class GroupStatus(Answer):
     labels: dict[str, str]
     sli: float | None
     error_budget: ErrorBudget
@@ -41,7 +35,7 @@ class GroupStatus(_Model):
     status: Status
 
 
-class SLOStatus(_Model):
+class SLOStatus(Answer):
     """What the server says about one SLO (the fields the CLI uses)."""
 
     id: str
@@ -61,66 +55,24 @@ class SLOStatus(_Model):
     budget_policy: BudgetPolicy
 
 
-class _SLOList(_Model):
+class _SLOList(Answer):
     data: list[SLOStatus]
     count: int
 
 
-class BudgetClient:
+class BudgetClient(ServerClient):
     """A small client of the server's read API."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
-        )
-
-    def __enter__(self) -> BudgetClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._http.close()
-
-    def _get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
-        try:
-            response = self._http.get(path, params=params)
-        except httpx.HTTPError as err:
-            raise ServerError(self.base_url, f"cannot reach the sloctl server: {err}") from err
-        if response.status_code >= 400:
-            raise ServerError(self.base_url, _error_message(response))
-        return response
 
     def slos(self, *, service: str | None = None) -> list[SLOStatus]:
         """Every SLO (of one service when given), sorted by id."""
-        response = self._get("/api/v1/slos", {"service": service} if service else None)
-        try:
-            return _SLOList.model_validate_json(response.content).data
-        except ValidationError as err:
-            raise ServerError(self.base_url, f"unexpected answer from /api/v1/slos: {err}") from err
+        params = {"service": service} if service else None
+        response = self._call("GET", "/api/v1/slos", params=params)
+        return self._parse(_SLOList, response, "from /api/v1/slos").data
 
     def slo(self, slo_id: str) -> SLOStatus:
         """One SLO by id."""
-        response = self._get(f"/api/v1/slos/{slo_id}")
-        try:
-            return SLOStatus.model_validate_json(response.content)
-        except ValidationError as err:
-            raise ServerError(self.base_url, f"unexpected answer for {slo_id}: {err}") from err
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        error = response.json()["error"]
-        return f"HTTP {response.status_code}: {error['message']}"
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP {response.status_code}: {response.text[:200]}"
+        response = self._call("GET", f"/api/v1/slos/{slo_id}")
+        return self._parse(SLOStatus, response, f"for {slo_id}")
 
 
 def freeze_reasons(slos: list[SLOStatus]) -> list[str]:

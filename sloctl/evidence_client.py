@@ -9,17 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from sloctl.budget_client import BudgetClient
-from sloctl.errors import ServerError
+from sloctl.server_client import Answer
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Source(_Model):
+class Source(Answer):
     backend: str
     call: str
     status: str
@@ -27,7 +21,7 @@ class Source(_Model):
     seconds: float | None = None
 
 
-class LogLine(_Model):
+class LogLine(Answer):
     timestamp: datetime | None
     level: str | None
     message: str
@@ -35,7 +29,7 @@ class LogLine(_Model):
     trace_id: str | None
 
 
-class TraceSummary(_Model):
+class TraceSummary(Answer):
     trace_id: str
     service: str | None
     operation: str | None
@@ -51,7 +45,7 @@ class TraceSummary(_Model):
     logs: list[LogLine]
 
 
-class Exemplar(_Model):
+class Exemplar(Answer):
     trace_id: str
     value: float
     timestamp: datetime
@@ -59,19 +53,19 @@ class Exemplar(_Model):
     link: str | None
 
 
-class ErrorCount(_Model):
+class ErrorCount(Answer):
     service: str
     operation: str
     status: str
     count: int
 
 
-class MinuteCount(_Model):
+class MinuteCount(Answer):
     time: datetime
     count: int
 
 
-class ErrorLogs(_Model):
+class ErrorLogs(Answer):
     index: str
     query: str
     total: int
@@ -81,7 +75,7 @@ class ErrorLogs(_Model):
     link: str | None
 
 
-class Target(_Model):
+class Target(Answer):
     jaeger_service: str
     jaeger_operation: str | None
     elasticsearch_index: str
@@ -90,12 +84,12 @@ class Target(_Model):
     exemplar_query: str | None
 
 
-class Links(_Model):
+class Links(Answer):
     jaeger_search: str | None
     logs: str | None
 
 
-class EvidenceReport(_Model):
+class EvidenceReport(Answer):
     """What the server found behind an SLO's burn in a window."""
 
     slo_id: str
@@ -119,18 +113,10 @@ class EvidenceReport(_Model):
 class EvidenceClient(BudgetClient):
     """The server's read API, plus the evidence endpoint."""
 
-    def __enter__(self) -> EvidenceClient:
-        return self
-
     def evidence(
         self, slo_id: str, *, start: str | None = None, end: str | None = None
     ) -> EvidenceReport:
         """The evidence of ``slo_id``; ``start``/``end`` are durations back (``2h``) or ISO."""
         params = {k: v for k, v in (("from", start), ("to", end)) if v is not None}
-        response = self._get(f"/api/v1/slos/{slo_id}/evidence", params or None)
-        try:
-            return EvidenceReport.model_validate_json(response.content)
-        except ValidationError as err:
-            raise ServerError(
-                self.base_url, f"unexpected answer for the evidence of {slo_id}: {err}"
-            ) from err
+        response = self._call("GET", f"/api/v1/slos/{slo_id}/evidence", params=params or None)
+        return self._parse(EvidenceReport, response, f"for the evidence of {slo_id}")

@@ -9,26 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from sloctl.budget_client import _error_message
-from sloctl.errors import ServerError, TargetError
+from sloctl.errors import TargetError
+from sloctl.server_client import Answer, ServerClient, error_message
 
 NAME = "oncall"
 WHO_PATH = "/api/v1/oncall"
 CONFIG_PATH = "/api/v1/oncall/config"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class PersonOnCall(_Model):
+class PersonOnCall(Answer):
     id: str
     name: str
 
 
-class ScheduleOnCall(_Model):
+class ScheduleOnCall(Answer):
     schedule: str
     name: str
     time_zone: str
@@ -38,20 +34,20 @@ class ScheduleOnCall(_Model):
     source: str | None
 
 
-class TeamOnCall(_Model):
+class TeamOnCall(Answer):
     team: str
     name: str
     escalation_policy: str
     schedules: list[ScheduleOnCall]
 
 
-class OnCallNow(_Model):
+class OnCallNow(Answer):
     at: datetime
     data: list[TeamOnCall]
     count: int
 
 
-class OnCallApplied(_Model):
+class OnCallApplied(Answer):
     teams: int
     people: int
     schedules: int
@@ -60,28 +56,8 @@ class OnCallApplied(_Model):
     persisted: str | None
 
 
-class OnCallClient:
+class OnCallClient(ServerClient):
     """A small client of ``/api/v1/oncall``."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
-        )
-
-    def __enter__(self) -> OnCallClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._http.close()
 
     def who(self, *, team: str | None = None, at: datetime | None = None) -> OnCallNow:
         """Who is on call now (or at ``at``), for every team or one.
@@ -90,16 +66,8 @@ class OnCallClient:
             ServerError: the server is unreachable or refused (unknown team, no configuration).
         """
         params = {k: v for k, v in (("team", team), ("at", at and at.isoformat())) if v}
-        try:
-            response = self._http.get(WHO_PATH, params=params)
-        except httpx.HTTPError as err:
-            raise ServerError(self.base_url, f"cannot reach the sloctl server: {err}") from err
-        if response.status_code >= 400:
-            raise ServerError(self.base_url, _error_message(response))
-        try:
-            return OnCallNow.model_validate_json(response.content)
-        except ValidationError as err:
-            raise ServerError(self.base_url, f"unexpected answer from {WHO_PATH}: {err}") from err
+        response = self._call("GET", WHO_PATH, params=params)
+        return self._parse(OnCallNow, response, f"from {WHO_PATH}")
 
     def put_config(self, text: str) -> OnCallApplied:
         """``PUT /api/v1/oncall/config`` with the file's text; the server validates it whole.
@@ -124,7 +92,7 @@ class OnCallClient:
             except (ValueError, KeyError, TypeError):
                 pass
             raise TargetError(
-                NAME, f"PUT {CONFIG_PATH} refused: {_error_message(response)}", details
+                NAME, f"PUT {CONFIG_PATH} refused: {error_message(response)}", details
             )
         try:
             return OnCallApplied.model_validate_json(response.content)
