@@ -24,7 +24,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 log = logging.getLogger("sloctl.server.escalation")
 JOB_TABLE = "oncall_escalation_jobs"
@@ -68,8 +68,9 @@ class JobQueue:
     def __init__(self, engine: Engine, handler: Handler, *, workers: int = 4) -> None:
         self.key = engine.url.render_as_string(hide_password=True)
         self.handler = handler
+        self.store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
         self.scheduler = _Scheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
+            jobstores={"default": self.store},
             executors={"default": ThreadPoolExecutor(workers)},
             # Late jobs run however late (a restart); a job missed several times runs once.
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
@@ -117,9 +118,17 @@ class JobQueue:
             self.scheduler.remove_job(job_id)
 
     def remove_prefix(self, prefix: str) -> None:
-        for job_id in self.due_times():
-            if job_id.startswith(prefix):
-                self.remove(job_id)
+        """Forget every job whose name starts with ``prefix`` (an incident's jobs).
+
+        The names come from one indexed query on the job table: listing every
+        pending job would unpickle all of them, for each acknowledgement.
+        """
+        table = self.store.jobs_t
+        query = select(table.c.id).where(table.c.id.startswith(prefix, autoescape=True))
+        with self.store.engine.connect() as connection:
+            names = list(connection.scalars(query))
+        for job_id in names:
+            self.remove(job_id)
 
     def run_due(self, now: datetime) -> int:
         """Run, in this thread, every job due at ``now`` (tests with a fixed clock)."""
