@@ -63,7 +63,7 @@ def test_dashboards_are_saved_into_a_folder_and_reapplied_as_updates(cli, specs_
         assert report[0]["status"] == "changed"
         assert "created dashboard sloctl-orders" in report[0]["changes"]
         posts = [r for r in grafana.requests if r.path == "/api/dashboards/db"]
-        assert all(r.body["overwrite"] is True and r.body["folderUid"] == "sloctl" for r in posts)
+        assert all(r.json["overwrite"] is True and r.json["folderUid"] == "sloctl" for r in posts)
 
         again = apply(cli, specs_dir, tmp_path, *grafana_args(grafana))
         assert json.loads(again.out)["targets"][0]["status"] == "unchanged"
@@ -115,7 +115,7 @@ def test_slos_are_registered_declaratively_with_the_server(cli, specs_dir, tmp_p
         assert "created billing-availability, orders-availability" in target["changes"]
         put = server.requests[-1]
         assert (put.method, put.path) == ("PUT", "/api/v1/slos")
-        assert put.headers["Authorization"] == f"Bearer {SERVER_TOKEN}"
+        assert put.headers["authorization"] == f"Bearer {SERVER_TOKEN}"
 
         (specs_dir / "billing.yaml").unlink()
         write(specs_dir / "orders.yaml", spec("orders", "99.5"))

@@ -12,82 +12,38 @@ sloctl makes.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pydantic import ValidationError
 
 from sloctl.spec.models import SLO
+from tests.support.http_double import HttpDouble, Reply, Request, serve
+
+__all__ = ["GrafanaDouble", "ServerDouble", "serve"]
 
 
 @dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
+class Double(HttpDouble):
+    """A documented API's double: its token, and every request it refused in ``problems``."""
 
-
-@dataclass
-class Double:
-    """State shared by a double's handler and the test."""
-
-    token: str | None
-    requests: list[Recorded] = field(default_factory=list)
+    token: str | None = None
     problems: list[str] = field(default_factory=list)
-    url: str = ""
 
-    def handle(self, request: Recorded) -> tuple[int, Any]:  # pragma: no cover - abstract
+    def handle(self, request: Request) -> Reply:
+        status, data = self.answer(request)
+        return Reply.of(status, data)
+
+    def answer(self, request: Request) -> tuple[int, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
-def _handler(double: Double) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            body: Any = None
-            if raw:
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = raw.decode(errors="replace")
-            request = Recorded(self.command, self.path, dict(self.headers.items()), body)
-            double.requests.append(request)
-            status, answer = double.handle(request)
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    return Handler
-
-
-@contextlib.contextmanager
-def serve(double: Double) -> Iterator[Double]:
-    """Run the double on a free loopback port for the duration of the block."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(double))
-    double.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def body_of(request: Request) -> Any:
+    """The request's JSON body, its text when it is not JSON, None when empty."""
     try:
-        yield double
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        return request.json
+    except ValueError:
+        return request.raw.decode(errors="replace")
 
 
 # ------------------------------------------------------------------ Grafana
@@ -105,10 +61,10 @@ class GrafanaDouble(Double):
         self.problems.append(f"{status} {message}")
         return status, {"message": message, **extra}
 
-    def handle(self, request: Recorded) -> tuple[int, Any]:
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+    def answer(self, request: Request) -> tuple[int, Any]:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
             return self._refuse(401, "Unauthorized")
-        path, method = request.path.split("?")[0], request.method
+        path, method = request.path, request.method
         if method == "GET" and path.startswith("/api/folders/"):
             uid = path.removeprefix("/api/folders/")
             if uid not in self.folders:
@@ -139,11 +95,11 @@ class GrafanaDouble(Double):
     def _folder(self, uid: str) -> dict[str, Any]:
         return {"id": 1, "uid": uid, "title": self.folders[uid], "url": f"/dashboards/f/{uid}/"}
 
-    def _create_folder(self, request: Recorded) -> tuple[int, Any]:
-        body = request.body
+    def _create_folder(self, request: Request) -> tuple[int, Any]:
+        body = body_of(request)
         if not isinstance(body, dict) or not isinstance(body.get("title"), str):
             return self._refuse(400, "folder title is required")
-        if not request.headers.get("Content-Type", "").startswith("application/json"):
+        if not request.headers.get("content-type", "").startswith("application/json"):
             return self._refuse(400, "bad request data")
         uid = str(body.get("uid") or f"f{len(self.folders)}")
         if uid in self.folders or body["title"] in self.folders.values():
@@ -151,9 +107,9 @@ class GrafanaDouble(Double):
         self.folders[uid] = body["title"]
         return 200, self._folder(uid)
 
-    def _save(self, request: Recorded) -> tuple[int, Any]:
-        body = request.body
-        if not request.headers.get("Content-Type", "").startswith("application/json"):
+    def _save(self, request: Request) -> tuple[int, Any]:
+        body = body_of(request)
+        if not request.headers.get("content-type", "").startswith("application/json"):
             return self._refuse(400, "bad request data")
         if not isinstance(body, dict) or not isinstance(body.get("dashboard"), dict):
             return self._refuse(400, "dashboard is required")
@@ -205,16 +161,16 @@ class ServerDouble(Double):
         self.problems.append(f"{status} {code}: {message}")
         return status, {"error": {"code": code, "message": message, "details": details}}
 
-    def handle(self, request: Recorded) -> tuple[int, Any]:
+    def answer(self, request: Request) -> tuple[int, Any]:
         if request.path != "/api/v1/slos":
             return self._error(404, "not_found", f"no route {request.path}", [])
         if request.method != "PUT":
             return self._error(405, "method_not_allowed", f"{request.method} not allowed", [])
         if self.token is None:
             return self._error(403, "writes_disabled", "no API token configured", [])
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        if request.headers.get("authorization") != f"Bearer {self.token}":
             return self._error(401, "unauthorized", "missing or invalid bearer token", [])
-        body = request.body
+        body = body_of(request)
         if (
             not isinstance(body, dict)
             or set(body) != {"slos"}
