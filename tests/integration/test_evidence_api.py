@@ -10,7 +10,6 @@ must not stop the endpoint from answering, in time, with what it has.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 
@@ -19,7 +18,6 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from server.app import create_app
-from server.evidence import backends_from_settings
 from tests.support.evidence_setup import (
     BILLING,
     EXEMPLAR,
@@ -27,10 +25,11 @@ from tests.support.evidence_setup import (
     NOW,
     SLOW,
     FakeClock,
+    evidence_app,
     make_settings,
 )
 from tests.support.processes import free_port
-from tests.support.server import PrometheusDouble, serve_in_thread
+from tests.support.server import serve_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -165,15 +164,7 @@ def test_backends_down_or_answering_garbage_give_a_partial_report(tmp_path, jaeg
     settings = make_settings(
         tmp_path, jaeger_url=jaeger.url, elasticsearch_url=f"http://127.0.0.1:{free_port()}"
     )
-    backends = dataclasses.replace(backends_from_settings(settings), exemplars=exemplars)
-    app = create_app(
-        settings,
-        prometheus=PrometheusDouble(),
-        clock=FakeClock(NOW),
-        metrics_registry=CollectorRegistry(),
-        start_scheduler=False,
-        evidence_backends=backends,
-    )
+    app = evidence_app(settings, exemplars)
     with TestClient(app) as client:
         response = client.get("/api/v1/slos/orders-latency/evidence")
     assert response.status_code == 200
@@ -267,15 +258,7 @@ def test_unknown_slo_is_404(make_client):
 
 def test_sloctl_evidence_prints_the_report(tmp_path, jaeger, es, exemplars, cli):
     settings = make_settings(tmp_path, jaeger_url=jaeger.url, elasticsearch_url=es.url)
-    backends = dataclasses.replace(backends_from_settings(settings), exemplars=exemplars)
-    app = create_app(
-        settings,
-        prometheus=PrometheusDouble(),
-        clock=FakeClock(NOW),
-        metrics_registry=CollectorRegistry(),
-        start_scheduler=False,
-        evidence_backends=backends,
-    )
+    app = evidence_app(settings, exemplars)
     with serve_in_thread(app) as url:
         table = cli("evidence", "orders-latency", "--server-url", url)
         as_json = cli(

@@ -7,27 +7,21 @@ report, and afterwards the SLO page shows it from the cache.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
 
-from server.app import create_app
-from server.evidence import backends_from_settings
 from tests.support.evidence_setup import (
     EXEMPLAR,
     FAILED,
-    NOW,
     SLOW,
-    FakeClock,
     ecs_log,
+    evidence_app,
     make_settings,
 )
 from tests.support.processes import free_port
-from tests.support.server import PrometheusDouble
 
 pytestmark = pytest.mark.integration
 
@@ -90,15 +84,7 @@ def test_a_down_backend_is_named_on_the_page(tmp_path, jaeger, exemplars):
     settings = make_settings(
         tmp_path, jaeger_url=jaeger.url, elasticsearch_url=f"http://127.0.0.1:{free_port()}"
     )
-    backends = dataclasses.replace(backends_from_settings(settings), exemplars=exemplars)
-    app = create_app(
-        settings,
-        prometheus=PrometheusDouble(),
-        clock=FakeClock(NOW),
-        metrics_registry=CollectorRegistry(),
-        start_scheduler=False,
-        evidence_backends=backends,
-    )
+    app = evidence_app(settings, exemplars)
     with TestClient(app) as client:
         page = client.get("/slos/orders-latency/evidence?range=1h", headers={"accept": "text/html"})
     assert page.status_code == 200

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
@@ -196,6 +197,19 @@ def make_settings(tmp_path: Path, **values: Any) -> Settings:
     return Settings(**base)
 
 
+def evidence_app(settings: Settings, exemplars: ExemplarsDouble) -> FastAPI:
+    """The server app on a fixed clock, with the exemplar double and the settings' backends."""
+    backends = dataclasses.replace(backends_from_settings(settings), exemplars=exemplars)
+    return create_app(
+        settings,
+        prometheus=PrometheusDouble(),
+        clock=FakeClock(NOW),
+        metrics_registry=CollectorRegistry(),
+        start_scheduler=False,
+        evidence_backends=backends,
+    )
+
+
 @pytest.fixture
 def make_client(tmp_path: Path, jaeger, es, exemplars):
     made: list[TestClient] = []
@@ -204,15 +218,7 @@ def make_client(tmp_path: Path, jaeger, es, exemplars):
         settings = make_settings(
             tmp_path, jaeger_url=jaeger.url, elasticsearch_url=es.url, **values
         )
-        backends = dataclasses.replace(backends_from_settings(settings), exemplars=exemplars)
-        app = create_app(
-            settings,
-            prometheus=PrometheusDouble(),
-            clock=FakeClock(NOW),
-            metrics_registry=CollectorRegistry(),
-            start_scheduler=False,
-            evidence_backends=backends,
-        )
+        app = evidence_app(settings, exemplars)
         client = TestClient(app)
         client.__enter__()
         made.append(client)
