@@ -417,7 +417,7 @@ class Escalator:
             round=round_,
             recipient=recipient,
             opened_at=incident.opened_at,
-            url=f"{self.public_url}/oncall#incident-{incident.id}" if self.public_url else None,
+            url=f"{self.public_url}/oncall/incidents/{incident.id}" if self.public_url else None,
         )
 
 

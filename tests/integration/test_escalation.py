@@ -255,7 +255,7 @@ def test_the_person_on_call_is_notified_once_however_often_alertmanager_repeats(
     body = server.receiver.posts("/alice")[0]
     assert body.headers["x-token"] == "t"
     assert body.json["incident"]["slo"] == "web-availability"
-    assert body.json["incident"]["url"] == f"http://sloctl.example/oncall#incident-{incident_id}"
+    assert body.json["incident"]["url"] == f"http://sloctl.example/oncall/incidents/{incident_id}"
     incident = server.incident(incident_id)
     assert kinds(incident) == ["received", "opened", "escalated", "notified"]
     escalated = incident["timeline"][2]["detail"]

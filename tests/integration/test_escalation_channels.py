@@ -46,7 +46,7 @@ MESSAGE = Notification(
     round=0,
     recipient="Alice Example",
     opened_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
-    url="http://sloctl.example/oncall#incident-7",
+    url="http://sloctl.example/oncall/incidents/7",
 )
 
 
@@ -101,7 +101,7 @@ def test_webhook_posts_the_documented_json_with_the_channels_headers(receiver, h
     assert body["incident"]["id"] == 7
     assert body["incident"]["slo"] == "shop-availability"
     assert body["incident"]["opened_at"] == "2026-11-24T09:30:00+00:00"
-    assert body["incident"]["url"] == "http://sloctl.example/oncall#incident-7"
+    assert body["incident"]["url"] == "http://sloctl.example/oncall/incidents/7"
     assert timeline.entries == [
         (
             "notified",
@@ -127,7 +127,7 @@ def test_slack_gets_text_and_escaped_mrkdwn_blocks(receiver, http):
     assert body["text"].startswith("[sloctl] #7 page: SLO shop-availability")
     headline = body["blocks"][0]["text"]
     assert headline["type"] == "mrkdwn"
-    assert headline["text"].startswith("*<http://sloctl.example/oncall#incident-7|[sloctl] #7")
+    assert headline["text"].startswith("*<http://sloctl.example/oncall/incidents/7|[sloctl] #7")
     details = body["blocks"][1]["text"]["text"]
     assert "Errors &lt;script&gt; &amp; more" in details
     assert "<script>" not in details
@@ -201,7 +201,7 @@ def test_email_goes_through_a_real_smtp_server(http):
     assert message["X-Sloctl-Incident"] == "7"
     body = message.get_content()
     assert "SLO: shop-availability" in body
-    assert "Incident: http://sloctl.example/oncall#incident-7" in body
+    assert "Incident: http://sloctl.example/oncall/incidents/7" in body
     assert timeline.entries == [
         (
             "notified",
