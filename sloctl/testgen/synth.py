@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sloctl.compile.sli import EventSource, RatioSource, Source, source_for
-from sloctl.promql import COUNTER_FUNCTIONS, Matcher, Selector, find_selectors, le_values
+from sloctl.promql import (
+    COUNTER_FUNCTIONS,
+    Matcher,
+    Selector,
+    find_selectors,
+    le_values,
+    parse_selector,
+)
 from sloctl.spec.models import SLO, WINDOW_PLACEHOLDER
 
 Role = Literal["bad", "good", "all", "gauge"]
@@ -271,8 +278,6 @@ def plan_for(slo: SLO) -> SeriesPlan:
     plan: SeriesPlan | None = None
     reason = ""
     if sli.ratio is not None:
-        from sloctl.promql import parse_selector
-
         total = parse_selector(sli.ratio.total)
         if sli.ratio.errors is not None:
             plan = _pair_plan(slo, parse_selector(sli.ratio.errors), "bad", total)
@@ -310,8 +315,6 @@ def plan_for(slo: SLO) -> SeriesPlan:
     elif sli.latency is not None:
         reason = "native histograms cannot be written as promtool input series"
     elif sli.bool_gauge is not None:
-        from sloctl.promql import parse_selector
-
         selector = parse_selector(sli.bool_gauge.metric)
         groups = group_values(slo, [selector])
         series = []

@@ -29,6 +29,7 @@ from server.oncall.schemas import IngestPublic, ingest_public
 from server.oncall.store import RouteLike
 from server.oncall.webhook import AlertmanagerPayload, parse_payload
 from server.schemas import ErrorBody
+from sloctl.oncall.routing import route
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -89,8 +90,6 @@ def _route(context: ServerContext, payload: AlertmanagerPayload) -> RouteLike | 
     config = context.oncall_config.get()
     if config is None:
         return None
-    from sloctl.oncall.routing import route
-
     return route(config, payload.labels())
 
 
