@@ -10,11 +10,18 @@ of firing alerts, reads as ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from server.errors import ErrorDetail, InvalidRequestError
 
@@ -28,9 +35,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
-def _map(value: Any) -> Any:
-    """``null`` label and annotation maps are empty maps."""
-    return {} if value is None else value
+def _null_is(empty: Callable[[], Any]) -> BeforeValidator:
+    """Reads ``null`` as ``empty()``: Alertmanager sends null maps and URLs."""
+    return BeforeValidator(lambda value: empty() if value is None else value)
+
+
+#: A label or annotation map; ``null`` is the empty map.
+Labels = Annotated[dict[str, str], _null_is(dict)]
+#: A URL Alertmanager may leave ``null``.
+URL = Annotated[str, _null_is(str)]
 
 
 def _aware(value: datetime) -> datetime:
@@ -42,22 +55,12 @@ class WebhookAlert(_Model):
     """One alert of a group, as Alertmanager last saw it."""
 
     status: AlertStatus
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: Labels
+    annotations: Labels = Field(default_factory=dict)
     starts_at: datetime = Field(alias="startsAt")
     ends_at: datetime | None = Field(None, alias="endsAt")
-    generator_url: str = Field("", alias="generatorURL")
+    generator_url: URL = Field("", alias="generatorURL")
     fingerprint: str = Field(min_length=1, max_length=64)
-
-    @field_validator("labels", "annotations", mode="before")
-    @classmethod
-    def _null_map(cls, value: Any) -> Any:
-        return _map(value)
-
-    @field_validator("generator_url", mode="before")
-    @classmethod
-    def _null_url(cls, value: Any) -> Any:
-        return "" if value is None else value
 
     @field_validator("starts_at")
     @classmethod
@@ -82,21 +85,11 @@ class AlertmanagerPayload(_Model):
     status: AlertStatus
     group_key: str = Field(alias="groupKey", min_length=1)
     alerts: tuple[WebhookAlert, ...]
-    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
-    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
-    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
-    external_url: str = Field("", alias="externalURL")
+    group_labels: Labels = Field(default_factory=dict, alias="groupLabels")
+    common_labels: Labels = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: Labels = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: URL = Field("", alias="externalURL")
     truncated_alerts: int = Field(0, ge=0, alias="truncatedAlerts")
-
-    @field_validator("group_labels", "common_labels", "common_annotations", mode="before")
-    @classmethod
-    def _null_map(cls, value: Any) -> Any:
-        return _map(value)
-
-    @field_validator("external_url", mode="before")
-    @classmethod
-    def _null_url(cls, value: Any) -> Any:
-        return "" if value is None else value
 
     @field_validator("alerts")
     @classmethod
