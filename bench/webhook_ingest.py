@@ -1,7 +1,8 @@
 """Sustained Alertmanager webhook ingestion into the server on SQLite.
 
-The server runs under uvicorn in a second process (as ``sloctl serve`` would,
-one worker, SQLite file, migrations once at start); this process sends
+The server runs in a second process, started as a user starts it (``sloctl
+serve``: one uvicorn worker, JSON access log, SQLite file, migrations once at
+start); this process sends
 Alertmanager version 4 notifications to ``POST /api/v1/alerts/alertmanager``
 at a fixed rate (open loop: request i is due at ``i / rate``) from several
 keep-alive connections, for ``--seconds``.
@@ -40,18 +41,6 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-webhook-token"
 URL = "/api/v1/alerts/alertmanager"
-
-SERVER = """
-import sys, uvicorn
-from prometheus_client import CollectorRegistry
-from server.app import create_app
-from server.settings import Settings
-settings = Settings(database_url=sys.argv[1], webhook_token=sys.argv[2], api_token=sys.argv[2],
-                    refresh_interval=3600)
-app = create_app(settings, metrics_registry=CollectorRegistry())
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning",
-            access_log=False)
-"""
 
 
 def free_port() -> int:
@@ -110,15 +99,26 @@ def schedule(groups: int, spread: int) -> list[tuple[int, bytes]]:
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """``sloctl serve`` as a user runs it (access log and all), on a SQLite file."""
     database = tmp / "bench.db"
     port = free_port()
     extra = os.environ.get("BENCH_PYTHONPATH")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), extra]))}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER, f"sqlite:///{database}", TOKEN, str(port)],
-        cwd=tmp,
-        env=env,
-    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), extra])),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SLOCTL_SERVER_WEBHOOK_TOKEN": TOKEN,
+        "SLOCTL_SERVER_API_TOKEN": TOKEN,
+        "SLOCTL_SERVER_REFRESH_INTERVAL": "3600",
+    }
+    with (tmp / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sloctl", "serve", "--port", str(port)],
+            cwd=tmp,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -128,7 +128,8 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise SystemExit("the server exited at start")
+            tail = (tmp / "server.log").read_text(errors="replace")[-2000:]
+            raise SystemExit(f"the server exited at start:\n{tail}")
         time.sleep(0.1)
     process.kill()
     raise SystemExit("the server did not start")
@@ -138,6 +139,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
 class Outcome:
     elapsed: float
     latencies: list[float]  # from when each request was due
+    due: list[float]  # when each answered request was due, seconds from the start
     service: list[float]  # from when it was sent
     failures: list[str]
 
@@ -162,6 +164,7 @@ async def _run(base: str, work: list[tuple[int, bytes]], rate: float, workers: i
     requests = [head + b"Content-Length: %d\r\n\r\n" % len(body) + body for _, body in work]
     latencies: list[float] = []
     service: list[float] = []
+    dues: list[float] = []
     failures: list[str] = []
     loop = asyncio.get_running_loop()
     t0 = loop.time() + 0.2
@@ -190,13 +193,14 @@ async def _run(base: str, work: list[tuple[int, bytes]], rate: float, workers: i
                 done = loop.time()
                 latencies.append(done - max(due, t0))
                 service.append(done - sent)
+                dues.append(due - t0)
                 if b" 200 " not in status_line:
                     failures.append(f"{status_line.decode().strip()}: {body[:200]!r}")
         finally:
             writer.close()
 
     await asyncio.gather(*(worker() for _ in range(workers)))
-    return Outcome(loop.time() - t0, latencies, service, failures)
+    return Outcome(loop.time() - t0, latencies, dues, service, failures)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -228,12 +232,28 @@ def count(database: Path) -> dict[str, int]:
         }
 
 
+def print_timeline(result: Outcome) -> None:
+    """p99 and max latency per 5 s slice: a tail that grows with time, or recurs, shows here."""
+    slices: dict[int, list[float]] = {}
+    for due, latency in zip(result.due, result.latencies, strict=True):
+        slices.setdefault(int(due // 5), []).append(latency)
+    for index in sorted(slices):
+        values = slices[index]
+        print(
+            f"  {index * 5:4d}-{index * 5 + 5:<4d} s: p99 {pct(values, 0.99):6.1f} ms, "
+            f"max {max(values) * 1000:6.1f} ms, over 50 ms: {sum(v > 0.05 for v in values)}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=500.0, help="notifications per second")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to send")
     parser.add_argument("--workers", type=int, default=16, help="keep-alive connections")
     parser.add_argument("--spread", type=int, default=200, help="requests between copies")
+    parser.add_argument(
+        "--timeline", action="store_true", help="print p99 and max latency per 5 s of the run"
+    )
     args = parser.parse_args()
     total = int(args.rate * args.seconds) // 4 * 4
     groups = total // 4
@@ -273,6 +293,8 @@ def main() -> None:
         f"latency from send:     p50 {pct(service, 0.5):.1f} ms, "
         f"p99 {pct(service, 0.99):.1f} ms, mean {statistics.fmean(service) * 1000:.1f} ms"
     )
+    if args.timeline:
+        print_timeline(result)
     print(f"server CPU: {server_cpu * 1000 / sent:.2f} ms per notification")
     print(f"failed requests: {len(failures)}" + (f" (first: {failures[0]})" if failures else ""))
     print(

@@ -60,7 +60,7 @@ def serve(
 
         load_oncall(settings.oncall_config)  # the same for the on-call file
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         host=host,
         port=port,
         log_config=log_config(log_level),

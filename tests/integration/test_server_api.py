@@ -522,3 +522,36 @@ def test_the_api_on_postgresql(tmp_path: Path, double: PrometheusDouble, clock: 
             history = client.get("/api/v1/slos/orders-a/history").json()
             assert history["count"] == 1
             assert client.get("/readyz").json()["checks"]["database"]["ok"] is True
+
+
+def test_serve_freezes_the_start_up_heap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sloctl serve`` keeps start-up objects out of full collections (gc.freeze).
+
+    A full collection that walks them stalls every request for 100 ms or more
+    (bench/webhook_ingest.py); apps built by tests must not freeze, or their
+    cycles would never be freed.
+    """
+    import gc
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from sloctl.cli import app as cli
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    monkeypatch.delenv("SLOCTL_SERVER_SPECS_DIR", raising=False)
+    monkeypatch.delenv("SLOCTL_SERVER_ONCALL_CONFIG", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--port", "1"])
+    assert result.exit_code == 0, result.output
+    gc.unfreeze()
+    try:
+        with TestClient(served[0]) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 10_000  # the modules, models and schema of the app
+        gc.unfreeze()
+        with TestClient(make_app(tmp_path, PrometheusDouble(), FakeClock(NOW))):
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
