@@ -72,6 +72,7 @@ def test_log_lines_are_ecs_json_with_the_current_span():
     with tracer.start_as_current_span("work") as span:
         logger.warning("stock low", extra={"ecs": {"event.action": "restock"}})
     logger.info("outside")
+    logger.handlers[0].flush()  # written by a background thread
     inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
     context = span.get_span_context()
     assert inside["trace.id"] == f"{context.trace_id:032x}"
@@ -85,6 +86,24 @@ def test_log_lines_are_ecs_json_with_the_current_span():
     assert logging.getLogger("sample_service").propagate is False
 
 
+def test_log_lines_survive_uvicorn_configuring_logging():
+    """uvicorn's dictConfig closes every handler after the app is built; lines still come."""
+    import logging.config
+
+    stream = io.StringIO()
+    logger = configure_logging(service_name="orders", stream=stream)
+    logger.info("before")
+    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("request") as span:
+        logger.info("after")
+    logger.handlers[0].flush()
+    before, after = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (before["message"], after["message"]) == ("before", "after")
+    # Written by the background thread, with the span of the thread that logged.
+    assert after["span.id"] == f"{span.get_span_context().span_id:016x}"
+
+
 def test_log_lines_carry_the_exception():
     stream = io.StringIO()
     logger = configure_logging(service_name="orders", stream=stream)
@@ -92,6 +111,7 @@ def test_log_lines_carry_the_exception():
         raise KeyError("gone")
     except KeyError:
         logger.exception("lookup failed")
+    logger.handlers[0].flush()
     doc = json.loads(stream.getvalue())
     assert doc["log.level"] == "ERROR"
     assert doc["error.type"] == "KeyError"
