@@ -8,15 +8,15 @@ the SLO specs' evidence queries match it), ``log.logger``, ``message``,
 
 The handler goes on the service's own logger, not the root logger, and its
 stream is injected, so an app in a test writes where the test reads.
-ecs-logging would nest fields and wants Elastic APM for trace ids; these
-twenty lines do what the service needs.
+ecs-logging would nest fields and wants Elastic APM for trace ids; this
+formatter does what the service needs.
 
 Lines are written by a background thread (``QueueHandler`` and
 ``QueueListener``): the request path only notes the span and queues the
 record. Writing on the event loop blocked it in ``write()`` once per request,
 and the thread that took the GIL meanwhile kept it for up to the switch
-interval: about 150 us per request, the largest part of the instrumentation
-overhead in bench/instrumentation.py.
+interval: about 150 us of the loop's time per request in a profile under
+load (docs/benchmarks.md).
 """
 
 from __future__ import annotations
