@@ -30,6 +30,9 @@ from typing import Any
 
 import yaml
 
+from sloctl.errors import SpecError
+from sloctl.spec import yamlsrc
+
 KUSTOMIZATION = "kustomization.yaml"
 SUPPORTED = {"apiVersion", "kind", "namespace", "labels", "resources", "images", "patches"}
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
@@ -67,14 +70,21 @@ class Resource:
 
 
 def load_documents(path: Path) -> Iterator[dict[str, Any]]:
-    """The YAML documents of a manifest file (empty ones skipped)."""
-    with path.open(encoding="utf-8") as handle:
-        for doc in yaml.safe_load_all(handle):
-            if doc is None:
-                continue
-            if not isinstance(doc, dict):
-                raise KustomizeError(f"{path}: a document is not a mapping")
-            yield doc
+    """The YAML documents of a manifest file (empty ones skipped).
+
+    Parsed as sloctl parses specs, so broken YAML and a repeated key (which plain
+    YAML loaders let the last one win) are a one-line error naming file and line.
+    """
+    try:
+        documents = yamlsrc.load_documents(str(path), path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise KustomizeError(f"{path}: cannot read: {err.strerror or err}") from err
+    except SpecError as err:
+        raise KustomizeError(str(err)) from err
+    for doc in documents:
+        if not isinstance(doc.data, dict):
+            raise KustomizeError(f"{path}:{doc.line}: a document is not a mapping")
+        yield doc.data
 
 
 def merge(base: Any, patch: Any) -> Any:
@@ -127,7 +137,8 @@ def render(directory: Path) -> list[Resource]:
     """The objects the kustomization in ``directory`` produces, in kustomize's order.
 
     Raises:
-        KustomizeError: a missing file or a field outside the supported subset.
+        KustomizeError: a missing or unreadable file, invalid YAML, a repeated key, or a
+            field outside the supported subset.
     """
     resources = _render(directory.resolve(), ())
     order = {kind: n for n, kind in enumerate(KIND_ORDER)}

@@ -100,3 +100,39 @@ def test_merge_replaces_unnamed_lists_and_deletes_with_null():
         "a": [3],
         "b": {"c": 1},
     }
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("kind: Deployment\nmetadata: name: web\n", ":2: invalid YAML: mapping values"),
+        (
+            "kind: Deployment\nmetadata:\n  name: web\n  name: api\n",
+            ":4: metadata.name: duplicate key",
+        ),
+        ("- kind: Deployment\n", ":1: a document is not a mapping"),
+    ],
+)
+def test_broken_yaml_and_repeated_keys_are_one_line_errors(
+    tmp_path: Path, manifest: str, message: str
+):
+    """Plain YAML loaders raise a traceback on the first and keep the last key of the
+    second; either would slip past `make lint`'s KustomizeError handling."""
+    deployment = write(tmp_path / "deployment.yaml", manifest)
+    write(tmp_path / "kustomization.yaml", K + "resources: [deployment.yaml]\n")
+    with pytest.raises(KustomizeError) as caught:
+        render(tmp_path)
+    error = str(caught.value)
+    assert error.startswith(f"{deployment}{message}"), error
+    assert "\n" not in error
+
+
+def test_a_missing_patch_file_is_a_one_line_error(tmp_path: Path):
+    write(tmp_path / "deployment.yaml", DEPLOYMENT)
+    write(
+        tmp_path / "kustomization.yaml",
+        K + "resources: [deployment.yaml]\n"
+        "patches: [{path: gone.yaml, target: {kind: Deployment, name: web}}]\n",
+    )
+    with pytest.raises(KustomizeError, match=r"gone\.yaml: cannot read: No such file"):
+        render(tmp_path)
