@@ -27,16 +27,17 @@ import math
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import yaml
+from _common import free_port, wait_ready
 
 from sloctl.build import build
 from sloctl.compile import render_rule_file
@@ -166,7 +167,8 @@ def pyrra_shape() -> dict[str, object]:
 def lookback(rules: dict[str, object]) -> tuple[int, int, int]:
     """(rules, longest raw range, longest recorded range) in seconds."""
     count = raw = recorded = 0
-    for group in rules["groups"]:  # type: ignore[index]
+    groups = cast(list[dict[str, Any]], rules["groups"])
+    for group in groups:
         for rule in group["rules"]:
             count += 1
             text = rule["expr"]
@@ -191,12 +193,6 @@ def _ranges_after(text: str, name: str) -> list[str]:
             out.append(text[bracket + 1 : close].split(":")[0])
         start = index + len(name)
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def history(series: int, end: int, step: int = 30) -> str:
@@ -256,11 +252,7 @@ def prometheus(workdir: Path, rule_files: list[Path]) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
+        wait_ready(f"{url}/-/ready", timeout=60)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from _common import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,12 +54,6 @@ settings = Settings(prometheus_url=sys.argv[1], database_url=sys.argv[2],
 app = create_app(settings, clock=lambda: at, metrics_registry=CollectorRegistry())
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[5]), log_level="warning")
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_slos() -> list[SLO]:
@@ -141,21 +135,11 @@ def prometheus(data: Path, workdir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{url}/-/ready")
+        wait_ready(f"{url}/-/ready", timeout=60)
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def wait_for(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
 
 
 def main() -> None:
@@ -221,7 +205,7 @@ def main() -> None:
             )
             try:
                 base = f"http://127.0.0.1:{port}"
-                wait_for(f"{base}/readyz", timeout=120)
+                wait_ready(f"{base}/readyz", timeout=120)
                 with httpx.Client(base_url=base) as http:
                     body = http.get("/api/v1/slos").json()
                     assert body["count"] == len(slos), body["count"]

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from _common import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -127,14 +128,14 @@ def main() -> None:
         specs.mkdir()
         setup.write_specs(slos, specs)
         with setup.prometheus(tmp / "d", tmp) as url:
-            port = setup.free_port()
+            port = free_port()
             server = subprocess.Popen(
                 [sys.executable, "-c", SERVER, url, database, str(at), str(specs), str(port)],
                 cwd=ROOT,
             )
             try:
                 base = f"http://127.0.0.1:{port}"
-                setup.wait_for(f"{base}/readyz", timeout=180)
+                wait_ready(f"{base}/readyz", timeout=180)
                 with httpx.Client(base_url=base, timeout=30) as http:
                     page = http.get("/").text
                     assert page.count('<tr class="slo') == len(slos), "every SLO on the page"

@@ -2,10 +2,10 @@
 
 The server runs in a second process, started as a user starts it (``sloctl
 serve``: one uvicorn worker, JSON access log, SQLite file, migrations once at
-start); this process sends
-Alertmanager version 4 notifications to ``POST /api/v1/alerts/alertmanager``
-at a fixed rate (open loop: request i is due at ``i / rate``) from several
-keep-alive connections, for ``--seconds``.
+start; none of the caller's ``SLOCTL_*`` or ``DATABASE_URL*`` variables); this
+process sends Alertmanager version 4 notifications to ``POST
+/api/v1/alerts/alertmanager`` at a fixed rate (open loop: request i is due at
+``i / rate``) from several keep-alive connections, for ``--seconds``.
 
 The notifications: ``groups`` distinct alert groups, each sent four times
 (firing, the same firing re-sent twice, as Alertmanager's repeat and
@@ -26,27 +26,22 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from _common import cpu_seconds, free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-webhook-token"
 URL = "/api/v1/alerts/alertmanager"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+#: Groups sent once (firing) before the measured run, at this many per second: one
+#: second that warms the server's caches and connections; subtracted from the counts.
+WARMUP_GROUPS = 200
 
 
 def notification(group: int, status: str) -> bytes:
@@ -54,17 +49,17 @@ def notification(group: int, status: str) -> bytes:
     slo = f"svc{group % 50}-slo{group}"
     starts = "2026-11-24T11:00:00.123456789Z"
     ends = "2026-11-24T11:30:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"
+    common = {
+        "alertname": "SLOErrorBudgetBurn",
+        "slo": slo,
+        "service": f"svc{group % 50}",
+        "severity": "page",
+        "team": f"team{group % 7}",
+    }
     alerts = [
         {
             "status": status,
-            "labels": {
-                "alertname": "SLOErrorBudgetBurn",
-                "slo": slo,
-                "service": f"svc{group % 50}",
-                "severity": "page",
-                "team": f"team{group % 7}",
-                "window": window,
-            },
+            "labels": {**common, "window": window},
             "annotations": {"summary": f"{slo} burns its error budget"},
             "startsAt": starts,
             "endsAt": ends,
@@ -80,7 +75,7 @@ def notification(group: int, status: str) -> bytes:
         "groupKey": f'{{}}/{{severity="page"}}:{{slo="{slo}"}}',
         "truncatedAlerts": 0,
         "groupLabels": {"slo": slo},
-        "commonLabels": {k: v for k, v in alerts[0]["labels"].items() if k != "window"},
+        "commonLabels": common,
         "commonAnnotations": {"summary": f"{slo} burns its error budget"},
         "externalURL": "http://alertmanager:9093",
         "alerts": alerts,
@@ -88,51 +83,55 @@ def notification(group: int, status: str) -> bytes:
     return json.dumps(body).encode()
 
 
-def schedule(groups: int, spread: int) -> list[tuple[int, bytes]]:
+def schedule(groups: int, spread: int) -> list[bytes]:
     """Every group's four notifications; copies of one group are ``spread`` requests apart."""
-    out: list[tuple[int, bytes]] = []
+    out: list[bytes] = []
     for start in range(0, groups, spread):
         batch = range(start, min(start + spread, groups))
         for status in ("firing", "firing", "firing", "resolved"):
-            out.extend((group, notification(group, status)) for group in batch)
+            out.extend(notification(group, status) for group in batch)
     return out
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """``sloctl serve`` as a user runs it (access log and all), on a SQLite file."""
-    database = tmp / "bench.db"
-    port = free_port()
+def server_env(database: Path) -> dict[str, str]:
+    """This environment without the caller's sloctl and database settings (a
+    ``DATABASE_URL_FILE`` or a Prometheus URL would change what is measured), plus the
+    bench's own."""
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLOCTL_", "DATABASE_URL"))
+    }
     extra = os.environ.get("BENCH_PYTHONPATH")
-    env = {
-        **os.environ,
+    return {
+        **inherited,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), extra])),
         "DATABASE_URL": f"sqlite:///{database}",
         "SLOCTL_SERVER_WEBHOOK_TOKEN": TOKEN,
         "SLOCTL_SERVER_API_TOKEN": TOKEN,
         "SLOCTL_SERVER_REFRESH_INTERVAL": "3600",
     }
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """``sloctl serve`` as a user runs it (access log and all), on a SQLite file."""
+    database = tmp / "bench.db"
+    port = free_port()
     with (tmp / "server.log").open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "sloctl", "serve", "--port", str(port)],
             cwd=tmp,
-            env=env,
+            env=server_env(database),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base, database
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            tail = (tmp / "server.log").read_text(errors="replace")[-2000:]
-            raise SystemExit(f"the server exited at start:\n{tail}")
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not start")
+    try:
+        wait_ready(f"{base}/healthz", timeout=60, process=process)
+    except RuntimeError as err:
+        process.kill()
+        process.wait()
+        tail = (tmp / "server.log").read_text(errors="replace")[-2000:]
+        raise SystemExit(f"the server did not start: {err}\n{tail}") from err
+    return process, base, database
 
 
 @dataclass
@@ -144,7 +143,7 @@ class Outcome:
     failures: list[str]
 
 
-def run(base: str, work: list[tuple[int, bytes]], rate: float, workers: int) -> Outcome:
+def run(base: str, work: list[bytes], rate: float, workers: int) -> Outcome:
     """Send ``work`` at ``rate`` over ``workers`` keep-alive connections; time every answer.
 
     One asyncio loop with raw HTTP/1.1 requests built in advance: the client
@@ -155,13 +154,13 @@ def run(base: str, work: list[tuple[int, bytes]], rate: float, workers: int) -> 
     return asyncio.run(_run(base, work, rate, workers))
 
 
-async def _run(base: str, work: list[tuple[int, bytes]], rate: float, workers: int) -> Outcome:
+async def _run(base: str, work: list[bytes], rate: float, workers: int) -> Outcome:
     host, port = base.removeprefix("http://").split(":")
     head = (
         f"POST {URL} HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
     ).encode()
-    requests = [head + b"Content-Length: %d\r\n\r\n" % len(body) + body for _, body in work]
+    requests = [head + b"Content-Length: %d\r\n\r\n" % len(body) + body for body in work]
     latencies: list[float] = []
     service: list[float] = []
     dues: list[float] = []
@@ -201,12 +200,6 @@ async def _run(base: str, work: list[tuple[int, bytes]], rate: float, workers: i
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return Outcome(loop.time() - t0, latencies, dues, service, failures)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -262,7 +255,8 @@ def main() -> None:
         process, base, database = start_server(Path(name))
         try:
             # Warm up on groups of their own (not counted below, removed from the totals).
-            run(base, [(g, notification(10_000_000 + g, "firing")) for g in range(200)], 200, 4)
+            warmup = [notification(10_000_000 + g, "firing") for g in range(WARMUP_GROUPS)]
+            run(base, warmup, WARMUP_GROUPS, 4)
             load_before = os.getloadavg()
             cpu_before = cpu_seconds(process.pid)
             result = run(base, work, args.rate, args.workers)
@@ -276,10 +270,10 @@ def main() -> None:
     sent = len(latencies)
     achieved = sent / result.elapsed
     counts = {
-        k: v - (200 if k in ("incidents", "distinct_keys", "opened_events") else 0)
+        k: v - (WARMUP_GROUPS if k in ("incidents", "distinct_keys", "opened_events") else 0)
         for k, v in counts.items()
     }
-    counts["alerts"] -= 400
+    counts["alerts"] -= 2 * WARMUP_GROUPS  # two alerts per notification
     print(
         f"notifications: {sent} in {result.elapsed:.1f} s = {achieved:.0f}/s "
         f"(target rate {args.rate:.0f}/s, {args.workers} connections)"
