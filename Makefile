@@ -1,4 +1,5 @@
-# The front door: `make setup`, `make test`, `make demo`. CI runs `make test`.
+# The front door: `make setup`, `make test`, `make demo`. `make test` is `lint` then
+# `pytest`; CI runs those in separate jobs (lint-python, security and manifests, pytest).
 # Delivery (docs/delivery.md): `make lint` includes the security scans and the
 # manifest checks; `make audit`, `make image` and the k8s-* targets need the
 # network or Docker and are run by .github/workflows/ci.yml, not by `make test`.
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := prometheus prometheus-alertmanager chromium wrk
 
-.PHONY: setup system-deps lint format test unit integration demo bench clean \
+.PHONY: setup system-deps lint format test pytest unit integration demo bench clean \
 	lint-python security manifests lock audit image gate kind-up k8s-render k8s-dev-secrets k8s-deploy \
 	k8s-smoke
 
@@ -74,12 +75,14 @@ gate:
 
 KIND_CLUSTER ?= sloctl-dev
 K8S_NAMESPACE ?= sloctl-dev
-# prometheus-operator's CRDs, so the cluster accepts the PrometheusRule objects.
+# prometheus-operator's CRDs, so the cluster accepts the PrometheusRule objects;
+# kind-up waits until the PrometheusRule CRD is served, as k8s-deploy applies one next.
 PROMETHEUS_OPERATOR_VERSION ?= v0.82.2
 kind-up:
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --wait 120s
 	kind load docker-image --name $(KIND_CLUSTER) sloctl/orders:$(IMAGE_TAG) sloctl/server:$(IMAGE_TAG)
 	kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/$(PROMETHEUS_OPERATOR_VERSION)/stripped-down-crds.yaml
+	kubectl wait --for=condition=Established crd/prometheusrules.monitoring.coreos.com --timeout=60s
 
 # The dev overlay as this repository's offline renderer produces it (tools/kustomize.py).
 k8s-render: setup
@@ -101,7 +104,10 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup lint
+# Lint first, then the whole test suite; `make pytest` is the suite alone.
+test: lint pytest
+
+pytest: setup
 	$(BIN)/pytest
 
 unit: setup

@@ -7,10 +7,12 @@ and every overlay with :mod:`tools.kustomize` and checks each object:
   (kubernetes-validate, strict: an unknown field is an error);
 - PrometheusRule objects against ``tools/schemas/prometheusrule-v1.schema.json``
   and their rules with ``promtool check rules``;
-- against the house rules for workloads: probes, requests and limits, non-root,
-  no privilege escalation, read-only root file system, all capabilities
-  dropped, pinned images, no Secret objects and no secret-looking literal
-  environment values (secrets are referenced, never inlined);
+- against the house rules for workloads: startup, readiness and liveness
+  probes, requests and limits, non-root, ``seccompProfile: RuntimeDefault``,
+  no mounted service account token, no privilege escalation, read-only root
+  file system, all capabilities dropped, pinned images, no Secret objects and
+  no secret-looking literal environment values (secrets are referenced, never
+  inlined);
 - dashboard ConfigMaps: the sidecar label and JSON that parses.
 
 It also checks that ``.github/workflows/ci.yml`` is valid YAML and that every
@@ -105,49 +107,70 @@ def _containers(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def workload_problems(resource: Resource) -> list[Problem]:
     """The house rules for Deployments, Secrets and dashboard ConfigMaps."""
-    where, data, out = _where(resource), resource.data, []
+    where, data = _where(resource), resource.data
     if resource.kind == "Secret":
-        out.append(Problem(where, "kind", "Secrets are referenced, never committed"))
+        return [Problem(where, "kind", "Secrets are referenced, never committed")]
     if resource.kind == "ConfigMap" and "grafana_dashboard" in data["metadata"].get("labels", {}):
-        for key, text in data.get("data", {}).items():
-            try:
-                json.loads(text)
-            except ValueError as err:
-                out.append(Problem(where, f"data.{key}", f"not JSON: {err}"))
+        return _dashboard_problems(where, data)
     if resource.kind != "Deployment":
-        return out
-    pod = data["spec"]["template"]["spec"]
+        return []
+    out = _pod_problems(where, data["spec"]["template"]["spec"])
+    for at, container in _containers(data):
+        out += _container_problems(where, at, container)
+    return out
+
+
+def _dashboard_problems(where: str, data: dict[str, Any]) -> list[Problem]:
+    """The Grafana sidecar loads each key as a dashboard: it must be JSON."""
+    out = []
+    for key, text in data.get("data", {}).items():
+        try:
+            json.loads(text)
+        except ValueError as err:
+            out.append(Problem(where, f"data.{key}", f"not JSON: {err}"))
+    return out
+
+
+def _pod_problems(where: str, pod: dict[str, Any]) -> list[Problem]:
+    """Pod-wide rules: non-root, the runtime's seccomp profile, no service account token
+    (nothing here talks to the Kubernetes API, so a mounted token is only a risk)."""
+    at, out = "spec.template.spec", []
     pod_security = pod.get("securityContext", {})
     if pod_security.get("runAsNonRoot") is not True:
-        out.append(Problem(where, "spec.template.spec.securityContext", "runAsNonRoot: true"))
-    for at, container in _containers(data):
-        image = str(container.get("image", ""))
-        if ":" not in image or image.endswith(":latest"):
-            out.append(Problem(where, f"{at}.image", f"{image!r} is not pinned to a tag"))
-        for probe in ("livenessProbe", "readinessProbe"):
-            if probe not in container:
-                out.append(Problem(where, f"{at}.{probe}", "missing"))
-        resources = container.get("resources", {})
-        for part in ("requests", "limits"):
-            if not {"cpu", "memory"} <= set(resources.get(part, {})):
-                out.append(Problem(where, f"{at}.resources.{part}", "needs cpu and memory"))
-        security = container.get("securityContext", {})
-        expected = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True}
-        for key, value in expected.items():
-            if security.get(key) is not value:
-                out.append(Problem(where, f"{at}.securityContext.{key}", f"must be {value}"))
-        if security.get("capabilities", {}).get("drop") != ["ALL"]:
-            out.append(Problem(where, f"{at}.securityContext.capabilities", "drop: [ALL]"))
-        for n, env in enumerate(container.get("env", [])):
-            name = str(env.get("name", ""))
-            if "value" in env and SECRET_NAME.search(name) and not name.endswith("_FILE"):
-                out.append(
-                    Problem(
-                        where,
-                        f"{at}.env.{n}",
-                        f"{name} looks secret: use valueFrom.secretKeyRef or a *_FILE path",
-                    )
-                )
+        out.append(Problem(where, f"{at}.securityContext", "runAsNonRoot: true"))
+    if pod_security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        out.append(Problem(where, f"{at}.securityContext.seccompProfile", "type: RuntimeDefault"))
+    if pod.get("automountServiceAccountToken") is not False:
+        out.append(Problem(where, f"{at}.automountServiceAccountToken", "must be False"))
+    return out
+
+
+def _container_problems(where: str, at: str, container: dict[str, Any]) -> list[Problem]:
+    """Per-container rules: pinned image, probes, resources, locked-down security context,
+    and no secret-looking literal in ``env``."""
+    out = []
+    image = str(container.get("image", ""))
+    if ":" not in image or image.endswith(":latest"):
+        out.append(Problem(where, f"{at}.image", f"{image!r} is not pinned to a tag"))
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        if probe not in container:
+            out.append(Problem(where, f"{at}.{probe}", "missing"))
+    resources = container.get("resources", {})
+    for part in ("requests", "limits"):
+        if not {"cpu", "memory"} <= set(resources.get(part, {})):
+            out.append(Problem(where, f"{at}.resources.{part}", "needs cpu and memory"))
+    security = container.get("securityContext", {})
+    expected = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True}
+    for key, value in expected.items():
+        if security.get(key) is not value:
+            out.append(Problem(where, f"{at}.securityContext.{key}", f"must be {value}"))
+    if security.get("capabilities", {}).get("drop") != ["ALL"]:
+        out.append(Problem(where, f"{at}.securityContext.capabilities", "drop: [ALL]"))
+    for n, env in enumerate(container.get("env", [])):
+        name = str(env.get("name", ""))
+        if "value" in env and SECRET_NAME.search(name) and not name.endswith("_FILE"):
+            message = f"{name} looks secret: use valueFrom.secretKeyRef or a *_FILE path"
+            out.append(Problem(where, f"{at}.env.{n}", message))
     return out
 
 
@@ -169,14 +192,22 @@ def promtool_problems(resources: Sequence[Resource]) -> list[Problem]:
     return []
 
 
-def make_targets(makefile: Path = MAKEFILE) -> set[str]:
-    """The targets a Makefile defines (rules of the form ``name ...:``)."""
-    targets: set[str] = set()
+def make_rules(makefile: Path = MAKEFILE) -> dict[str, list[str]]:
+    """Each target a Makefile defines (rules of the form ``name ...: prerequisites``) and
+    its prerequisites, so a check can see what a target such as ``test`` runs."""
+    rules: dict[str, list[str]] = {}
     for line in makefile.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^([A-Za-z0-9_.%/ -]+?)\s*:(?!=)", line)
+        match = re.match(r"^([A-Za-z0-9_.%/ -]+?)\s*:(?!=)(.*)", line)
         if match and not line.startswith("\t"):
-            targets.update(match.group(1).split())
-    return targets
+            prerequisites = match.group(2).split("#", 1)[0].split()
+            for target in match.group(1).split():
+                rules.setdefault(target, []).extend(p for p in prerequisites if p != "\\")
+    return rules
+
+
+def make_targets(makefile: Path = MAKEFILE) -> set[str]:
+    """The targets a Makefile defines."""
+    return set(make_rules(makefile))
 
 
 def workflow_make_calls(workflow: dict[str, Any]) -> list[tuple[str, str]]:
