@@ -3,31 +3,47 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
+from collections.abc import Callable
 
 import pytest
 import yaml
 
-from sloctl.build import Layout, build
-from sloctl.outputs import plan
-from sloctl.spec.routing import load_routing
-from tests.helpers import ROOT
+from tests.helpers import ROOT, CliResult
 
 
-def test_generated_files_match_the_sample_specs(monkeypatch: pytest.MonkeyPatch):
-    """alert_rules/ (rules, alertmanager.yml) and dashboards/ as `sloctl apply` writes them."""
+@pytest.fixture
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository root as the working directory, and no SLOCTL_* variable: the
+    commands run as the README shows them, on their defaults."""
     monkeypatch.chdir(ROOT)
-    result = build(["slo_specs"])
-    layout = Layout(
-        rules_dir=Path("alert_rules"),
-        dashboards_dir=Path("dashboards"),
-        routing=load_routing(Path("routing.yaml")),
-        routing_source="routing.yaml",
-    )
-    changes = plan(result.outputs(layout), managed=layout.managed)
-    drift = [f"{c.path.as_posix()}: {c.status}" for c in changes if c.status != "unchanged"]
+    for name in list(os.environ):
+        if name.startswith("SLOCTL_"):
+            monkeypatch.delenv(name)
+
+
+def _drift(cli: Callable[..., CliResult], *options: str) -> list[str]:
+    """What `sloctl diff` reports as differing (it exits 1 when anything does)."""
+    result = cli("diff", *options, "-o", "json")
+    assert result.code in (0, 1), result.err
+    changes = json.loads(result.out)["changes"]
+    assert result.code == (1 if changes else 0)
+    return [f"{c['path']}: {c['status']}" for c in changes]
+
+
+def _written(cli: Callable[..., CliResult], *options: str) -> set[str]:
+    """Every file `sloctl apply` would write, from its dry run."""
+    result = cli("apply", *options, "--dry-run", "-o", "json")
+    assert result.code == 0, result.err
+    return {c["path"] for c in json.loads(result.out)["changes"]}
+
+
+@pytest.mark.usefixtures("at_root")
+def test_generated_files_match_the_sample_specs(cli: Callable[..., CliResult]):
+    """alert_rules/ (rules, alertmanager.yml) and dashboards/ as `sloctl apply` writes them."""
+    drift = _drift(cli)
     assert not drift, f"generated files drifted from slo_specs/ (run `sloctl apply`): {drift}"
-    assert {c.path.as_posix() for c in changes} == {
+    assert _written(cli) == {
         "alert_rules/orders.rules.yml",
         "alert_rules/alertmanager.yml",
         "dashboards/orders.json",
@@ -35,25 +51,17 @@ def test_generated_files_match_the_sample_specs(monkeypatch: pytest.MonkeyPatch)
     }
 
 
-def test_prometheus_operator_objects_match_the_sample_specs(monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.usefixtures("at_root")
+def test_prometheus_operator_objects_match_the_sample_specs(cli: Callable[..., CliResult]):
     """deploy/k8s/base/{prometheusrules,dashboards}/ as `sloctl apply --format
-    prometheus-operator` writes them."""
-    monkeypatch.chdir(ROOT)
-    result = build(["slo_specs"])
-    layout = Layout(
-        rules_dir=Path("deploy/k8s/base/prometheusrules"),
-        dashboards_dir=Path("deploy/k8s/base/dashboards"),
-        routing=load_routing(Path("routing.yaml")),
-        routing_source="routing.yaml",
-        format="prometheus-operator",
-    )
-    changes = plan(result.outputs(layout), managed=layout.managed)
-    drift = [f"{c.path.as_posix()}: {c.status}" for c in changes if c.status != "unchanged"]
+    prometheus-operator` writes them by default (no --rules-dir), checked with `sloctl
+    diff --format prometheus-operator` as the README shows it."""
+    drift = _drift(cli, "--format", "prometheus-operator")
     assert not drift, (
         "Kubernetes objects drifted from slo_specs/ "
         f"(run `sloctl apply --format prometheus-operator`): {drift}"
     )
-    assert {c.path.as_posix() for c in changes} == {
+    assert _written(cli, "--format", "prometheus-operator") == {
         "deploy/k8s/base/prometheusrules/orders.yaml",
         "deploy/k8s/base/prometheusrules/kustomization.yaml",
         "deploy/k8s/base/dashboards/orders.yaml",
