@@ -34,7 +34,7 @@ import httpx
 import yaml
 
 from sloctl.errors import SloctlError, ToolError, ToolNotFoundError
-from sloctl.oncall.config import load_oncall
+from sloctl.oncall.config import read_oncall
 from sloctl.spec.loader import load_specs
 
 #: Defaults chosen away from the usual 8000, 8080, 9090 and 9093.
@@ -153,7 +153,14 @@ class Demo:
     # ------------------------------------------------------------ preparing
 
     def prepare(self) -> None:
-        """Tokens, routing, compiled outputs and the Prometheus configuration."""
+        """Tokens, routing, compiled outputs and the Prometheus configuration.
+
+        The on-call file is read and checked first: a missing or bad one stops
+        the demo with file:line before anything is written or started.
+        """
+        oncall_text: str | None = None
+        if self.config.oncall_config is not None:
+            oncall_text, _ = read_oncall(self.config.oncall_config)
         for sub in ("logs", "rules", "dashboards", "prometheus-data", "alertmanager-data"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         for name in ("api", "webhook", "admin"):
@@ -173,12 +180,10 @@ class Demo:
             },
         }
         (self.dir / "routing.yaml").write_text(yaml.safe_dump(routing), encoding="utf-8")
-        if self.config.oncall_config is not None:
+        if oncall_text is not None:
             # The server rewrites its on-call file when one is applied over the API:
             # give it a copy, never the file in the repository.
-            text = self.config.oncall_config.read_text(encoding="utf-8")
-            load_oncall(self.config.oncall_config)  # a bad file stops here, with file:line
-            (self.dir / "oncall.yaml").write_text(text, encoding="utf-8")
+            (self.dir / "oncall.yaml").write_text(oncall_text, encoding="utf-8")
         self.run_apply(targets=False)
         longest = max(slo.window.seconds for slo in load_specs([self.config.specs]).slos)
         self.retention_days = (longest + RETENTION_MARGIN_SECONDS) // 86_400

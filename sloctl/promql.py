@@ -142,30 +142,54 @@ def _unquote(token: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
 
 
+def _matcher_at(tokens: list[_Token], i: int) -> Matcher:
+    """The matcher ``name op "value"`` whose name is token ``i``."""
+    name = tokens[i]
+    op = tokens[i + 1] if i + 1 < len(tokens) else None
+    value = tokens[i + 2] if i + 2 < len(tokens) else None
+    if (
+        name.kind != "ident"
+        or op is None
+        or op.text not in ("=", "!=", "=~", "!~")
+        or value is None
+        or value.kind != "string"
+    ):
+        raise ValueError(f"bad label matcher at offset {name.pos}")
+    return Matcher(name.text, op.text, _unquote(value.text))  # type: ignore[arg-type]
+
+
 def _parse_matchers(tokens: list[_Token], i: int) -> tuple[tuple[Matcher, ...], int]:
     """Parse ``{a="b", c=~"d"}`` starting at the ``{`` token; return matchers and next index."""
     assert tokens[i].text == "{"
     i += 1
     matchers: list[Matcher] = []
     while i < len(tokens) and tokens[i].text != "}":
-        name, op, value = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else None, None
-        if i + 2 < len(tokens):
-            value = tokens[i + 2]
-        if (
-            name.kind != "ident"
-            or op is None
-            or op.text not in ("=", "!=", "=~", "!~")
-            or value is None
-            or value.kind != "string"
-        ):
-            raise ValueError(f"bad label matcher at offset {name.pos}")
-        matchers.append(Matcher(name.text, op.text, _unquote(value.text)))  # type: ignore[arg-type]
+        matchers.append(_matcher_at(tokens, i))
         i += 3
         if i < len(tokens) and tokens[i].text == ",":
             i += 1
     if i >= len(tokens):
         raise ValueError("unclosed '{' in selector")
     return tuple(matchers), i + 1
+
+
+def parse_matcher(text: str) -> Matcher:
+    """Parse one label matcher such as ``code=~"5.."``, its value a PromQL string.
+
+    Only the syntax: a regular expression is compiled where it is used.
+
+    Raises:
+        ValueError: the text is not exactly one matcher.
+    """
+    tokens = _tokens(text)
+    if not tokens:
+        raise ValueError("empty matcher")
+    matcher = _matcher_at(tokens, 0)
+    if len(tokens) > 3:
+        raise ValueError(f"unexpected {tokens[3].text!r} after the matcher")
+    if not LABEL_NAME_RE.match(matcher.name):
+        raise ValueError(f"{matcher.name!r} is not a label name")
+    return matcher
 
 
 def parse_selector(text: str) -> Selector:

@@ -100,7 +100,8 @@ def demo(
                 out.print(line, highlight=False, markup=False, soft_wrap=True)
             runner.watch(stop)
     finally:
-        err.print("stopping the demo", highlight=False, markup=False)
+        if runner.children:  # nothing to stop when preparing failed
+            err.print("stopping the demo", highlight=False, markup=False)
         runner.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -31,23 +31,24 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from sloctl.durations import parse_duration
-from sloctl.errors import SpecError
-from sloctl.promql import LABEL_NAME_RE
-from sloctl.spec.errors import validation_problems
+from sloctl.promql import LABEL_NAME_RE, MatchOp, parse_matcher
+from sloctl.promql import Matcher as PromQLMatcher
+from sloctl.spec.errors import raise_problems, validated
 from sloctl.spec.models import Model
-from sloctl.spec.yamlsrc import Loc, load_documents
+from sloctl.spec.yamlsrc import Loc, only_document, read_source
 
 ID_RE = re.compile(r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_MATCHER = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
+#: ``label op value`` with no quote in the value: taken as it is, as amtool does.
+_BARE_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*([^"\n]*?)\s*$')
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -291,12 +292,6 @@ class Target(Model):
             raise ValueError("a target names exactly one of schedule, person or teamChannel")
         return self
 
-    @property
-    def kind(self) -> Literal["schedule", "person", "team_channel"]:
-        if self.schedule is not None:
-            return "schedule"
-        return "person" if self.person is not None else "team_channel"
-
 
 class Step(Model):
     """Notify the targets, then wait ``waitMinutes`` before the next step."""
@@ -320,11 +315,13 @@ class EscalationPolicy(Model):
 
 # --- routing ----------------------------------------------------------------------------
 
-MatchOp = Literal["=", "!=", "=~", "!~"]
-
 
 class Matcher(Model):
-    """``label op value`` as in Alertmanager; regexes are anchored at both ends."""
+    """``label op value`` as in Alertmanager; regexes are anchored at both ends.
+
+    The value is a PromQL string (``team="shop"``), or bare (``team=shop``) as
+    amtool accepts it; written back with :func:`str` it is always a PromQL string.
+    """
 
     label: str
     op: MatchOp
@@ -351,51 +348,32 @@ class Matcher(Model):
         """Parse ``team="shop"``, ``severity=~"page|ticket"`` or ``env!=prod``."""
         return cls.model_validate(text)
 
-    def matches(self, labels: dict[str, str] | Any) -> bool:
+    @property
+    def as_promql(self) -> PromQLMatcher:
+        """The same matcher as PromQL's, which matches and quotes."""
+        return PromQLMatcher(self.label, self.op, self.value)
+
+    def matches(self, labels: Mapping[str, object]) -> bool:
         """Whether ``labels`` satisfy this matcher (a missing label is the empty string)."""
-        actual = str(labels.get(self.label, ""))
-        if self.op == "=":
-            return actual == self.value
-        if self.op == "!=":
-            return actual != self.value
-        found = re.fullmatch(self.value, actual) is not None
-        return found if self.op == "=~" else not found
+        return self.as_promql.matches(str(labels.get(self.label, "")))
 
     def __str__(self) -> str:
-        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'{self.label}{self.op}"{escaped}"'
+        return self.as_promql.render()
 
 
 def _split_matcher(text: str) -> dict[str, str]:
-    match = _MATCHER.match(text)
-    if match is None:
-        raise ValueError(f'{text!r} is not a matcher such as team="shop" or slo=~"orders-.*"')
-    label, op, raw = match.groups()
-    return {"label": label, "op": op, "value": _unquote(raw, text)}
-
-
-def _unquote(raw: str, text: str) -> str:
-    if not raw.startswith('"'):
-        if '"' in raw:
-            raise ValueError(f"{text!r}: unbalanced quotes")
-        return raw
-    if len(raw) < 2 or not raw.endswith('"'):
-        raise ValueError(f"{text!r}: unbalanced quotes")
-    out: list[str] = []
-    body = raw[1:-1]
-    i = 0
-    while i < len(body):
-        char = body[i]
-        if char == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
-            i += 2
-            continue
-        if char == '"':
-            raise ValueError(f"{text!r}: unescaped quote inside the value")
-        out.append(char)
-        i += 1
-    return "".join(out)
+    """The on-call rule on top of PromQL's: a value without quotes is taken as it is."""
+    bare = _BARE_MATCHER.match(text)
+    if bare is not None:
+        label, op, value = bare.groups()
+        return {"label": label, "op": op, "value": value}
+    try:
+        parsed = parse_matcher(text)
+    except ValueError as err:
+        raise ValueError(
+            f'{text!r} is not a matcher such as team="shop" or slo=~"orders-.*": {err}'
+        ) from err
+    return {"label": parsed.name, "op": parsed.op, "value": parsed.value}
 
 
 class Route(Model):
@@ -431,6 +409,21 @@ class DefaultRoute(Model):
 # --- the whole configuration ------------------------------------------------------------
 
 
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_WithId = TypeVar("_WithId", bound=_HasId)
+
+
+def _by_id(items: Sequence[_WithId], item_id: str) -> _WithId:
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise KeyError(item_id)
+
+
 class OnCallConfig(Model):
     """The validated configuration; every id it refers to exists."""
 
@@ -443,28 +436,19 @@ class OnCallConfig(Model):
 
     def policy(self, policy_id: str) -> EscalationPolicy:
         """The escalation policy with this id (KeyError when there is none)."""
-        for policy in self.escalation_policies:
-            if policy.id == policy_id:
-                return policy
-        raise KeyError(policy_id)
+        return _by_id(self.escalation_policies, policy_id)
 
     def person(self, person_id: str) -> Person:
-        for person in self.people:
-            if person.id == person_id:
-                return person
-        raise KeyError(person_id)
+        """The person with this id (KeyError when there is none)."""
+        return _by_id(self.people, person_id)
 
     def team(self, team_id: str) -> Team:
-        for team in self.teams:
-            if team.id == team_id:
-                return team
-        raise KeyError(team_id)
+        """The team with this id (KeyError when there is none)."""
+        return _by_id(self.teams, team_id)
 
     def schedule(self, schedule_id: str) -> Schedule:
-        for schedule in self.schedules:
-            if schedule.id == schedule_id:
-                return schedule
-        raise KeyError(schedule_id)
+        """The schedule with this id (KeyError when there is none)."""
+        return _by_id(self.schedules, schedule_id)
 
     def team_schedules(self, team_id: str) -> tuple[str, ...]:
         """Schedules the team's escalation policy pages, in step order, without repeats."""
@@ -485,13 +469,12 @@ class OnCallDocument(Model):
     spec: OnCallConfig
 
 
-def _duplicates(items: Sequence[Any], field: str, loc: Loc) -> Iterator[tuple[Loc, str]]:
+def _duplicates(items: Sequence[_HasId], loc: Loc) -> Iterator[tuple[Loc, str]]:
     seen: set[str] = set()
     for i, item in enumerate(items):
-        value = item.id
-        if value in seen:
-            yield (*loc, i, field), f"{value!r} is defined twice"
-        seen.add(value)
+        if item.id in seen:
+            yield (*loc, i, "id"), f"{item.id!r} is defined twice"
+        seen.add(item.id)
 
 
 def reference_problems(config: OnCallConfig) -> list[tuple[Loc, str]]:
@@ -503,7 +486,7 @@ def reference_problems(config: OnCallConfig) -> list[tuple[Loc, str]]:
         ("schedules", config.schedules),
         ("escalationPolicies", config.escalation_policies),
     ):
-        problems.extend(_duplicates(items, "id", (name,)))
+        problems.extend(_duplicates(items, (name,)))
     people = {p.id for p in config.people}
     teams = {t.id: t for t in config.teams}
     schedules = {s.id for s in config.schedules}
@@ -552,18 +535,20 @@ def parse_oncall(text: str, source: str) -> OnCallConfig:
     Raises:
         SpecError: every problem as ``source:line: field: message``.
     """
-    docs = load_documents(source, text)
-    if len(docs) != 1:
-        raise SpecError.at(source, 0, "", "an on-call file holds exactly one YAML document")
-    doc = docs[0]
-    try:
-        config = OnCallDocument.model_validate(doc.data).spec
-    except ValidationError as err:
-        raise SpecError(validation_problems(doc, err)) from err
-    references = reference_problems(config)
-    if references:
-        raise SpecError(doc.problem(("spec", *loc), message) for loc, message in references)
+    doc = only_document(source, text, "an on-call file")
+    config = validated(doc, OnCallDocument).spec
+    raise_problems(doc, ("spec",), reference_problems(config))
     return config
+
+
+def read_oncall(path: Path) -> tuple[str, OnCallConfig]:
+    """Read an on-call file once: its text (to hand on as it is) and the configuration.
+
+    Raises:
+        SpecError: the file is missing or invalid; every problem as path:line: field: message.
+    """
+    text = read_source(path, "on-call file")
+    return text, parse_oncall(text, str(path))
 
 
 def load_oncall(path: Path) -> OnCallConfig:
@@ -572,8 +557,4 @@ def load_oncall(path: Path) -> OnCallConfig:
     Raises:
         SpecError: the file is missing or invalid; every problem as path:line: field: message.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError.at(str(path), 0, "", f"cannot read on-call file: {err.strerror}") from err
-    return parse_oncall(text, str(path))
+    return read_oncall(path)[1]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sloctl.oncall.config import (
@@ -197,25 +197,6 @@ class ScheduleView:
             source=current[1],
         )
 
-    def timeline(self, since: datetime, until: datetime) -> list[Shift]:
-        """Who is on call between two instants, as consecutive shifts (gaps left out)."""
-        since, until = aware(since), aware(until)
-        points = [since, *(b for b in self.boundaries(since, until) if since < b < until)]
-        shifts: list[Shift] = []
-        for i, point in enumerate(points):
-            found = self.who(point)
-            end = points[i + 1] if i + 1 < len(points) else until
-            if found is None:
-                continue
-            if shifts and shifts[-1].person.id == found[0] and shifts[-1].end == point:
-                last = shifts[-1]
-                shifts[-1] = Shift(last.schedule, last.person, last.start, end, last.source)
-                continue
-            shifts.append(
-                Shift(self.schedule.id, self.config.person(found[0]), point, end, found[1])
-            )
-        return shifts
-
 
 def view(config: OnCallConfig, schedule_id: str) -> ScheduleView:
     """The schedule ``schedule_id`` ready to answer questions (KeyError when unknown)."""
@@ -260,8 +241,3 @@ def recipients(config: OnCallConfig, step: Step, at: datetime) -> tuple[Recipien
         if recipient not in unique:
             unique.append(recipient)
     return tuple(unique)
-
-
-def local_date(at: datetime, tz: str) -> date:
-    """The calendar date of ``at`` in ``tz`` (for display)."""
-    return aware(at).astimezone(ZoneInfo(tz)).date()

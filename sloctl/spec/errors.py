@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from sloctl.errors import SpecProblem
+from sloctl.errors import SpecError, SpecProblem
 from sloctl.spec.yamlsrc import Loc, YamlDocument
+
+M = TypeVar("M", bound=BaseModel)
 
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 _MESSAGES = {
@@ -44,3 +47,25 @@ def validation_problems(
         loc = (*base, *clean_loc(error["loc"]))
         problems.append(doc.problem(loc, error_message(dict(error))))
     return problems
+
+
+def validated(doc: YamlDocument, model: type[M]) -> M:
+    """``doc`` as ``model``.
+
+    Raises:
+        SpecError: one problem per pydantic error, at its line in ``doc``.
+    """
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as err:
+        raise SpecError(validation_problems(doc, err)) from err
+
+
+def raise_problems(doc: YamlDocument, base: Loc, problems: Sequence[tuple[Loc, str]]) -> None:
+    """Raise the (location under ``base``, message) problems found in ``doc``, if any.
+
+    Raises:
+        SpecError: one problem per pair, at its line in ``doc``.
+    """
+    if problems:
+        raise SpecError(doc.problem((*base, *loc), message) for loc, message in problems)

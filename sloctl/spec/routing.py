@@ -25,13 +25,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from sloctl.durations import parse_duration
-from sloctl.errors import SpecError, SpecProblem
-from sloctl.spec.errors import validation_problems
+from sloctl.spec.errors import raise_problems, validated
 from sloctl.spec.models import Model
-from sloctl.spec.yamlsrc import Loc, load_documents
+from sloctl.spec.yamlsrc import Loc, only_document, read_source
 
 #: The receiver sloctl defines itself: the server's webhook.
 SERVER_RECEIVER = "sloctl-server"
@@ -198,20 +197,7 @@ def load_routing(path: Path) -> RoutingSpec:
     Raises:
         SpecError: the file is missing or invalid; every problem as path:line: field: message.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError.at(str(path), 0, "", f"cannot read routing file: {err.strerror}") from err
-    docs = load_documents(str(path), text)
-    if len(docs) != 1:
-        raise SpecError.at(str(path), 0, "", "a routing file holds exactly one YAML document")
-    doc = docs[0]
-    try:
-        spec = Routing.model_validate(doc.data).spec
-    except ValidationError as err:
-        problems: list[SpecProblem] = validation_problems(doc, err)
-        raise SpecError(problems) from err
-    references = reference_problems(spec)
-    if references:
-        raise SpecError(doc.problem(("spec", *loc), message) for loc, message in references)
+    doc = only_document(str(path), read_source(path, "routing file"), "a routing file")
+    spec = validated(doc, Routing).spec
+    raise_problems(doc, ("spec",), reference_problems(spec))
     return spec

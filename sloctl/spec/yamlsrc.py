@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -149,3 +150,27 @@ def load_documents(path: str, text: str) -> list[YamlDocument]:
             )
         )
     return documents
+
+
+def read_source(path: Path, what: str) -> str:
+    """The text of a file the user named, read once.
+
+    Raises:
+        SpecError: ``path: cannot read <what>: <reason>``, one line rather than a traceback.
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError.at(str(path), 0, "", f"cannot read {what}: {err.strerror}") from err
+
+
+def only_document(path: str, text: str, what: str) -> YamlDocument:
+    """The one document of a file that holds a single object (a routing or on-call file).
+
+    Raises:
+        SpecError: invalid YAML, or ``<what> holds exactly one YAML document``.
+    """
+    docs = load_documents(path, text)
+    if len(docs) != 1:
+        raise SpecError.at(path, 0, "", f"{what} holds exactly one YAML document")
+    return docs[0]

@@ -114,3 +114,19 @@ def test_help_never_shows_a_token_from_the_environment(cli, monkeypatch):
     assert result.code == 0
     assert "SLOCTL_GRAFANA_TOKEN" in result.out
     assert "token-value" not in result.out
+
+
+def test_demo_without_its_oncall_file_stops_before_starting_anything(cli, monkeypatch, tmp_path):
+    from sloctl.demo import Child, Demo
+
+    started: list[str] = []
+    monkeypatch.setattr(Child, "start", lambda child: started.append(child.name))
+    monkeypatch.setattr(Demo, "run_apply", lambda demo, targets: started.append("sloctl apply"))
+    monkeypatch.chdir(tmp_path)  # no oncall.yaml here: the default names a missing file
+    result = cli("demo", "--workdir", str(tmp_path / "demo"))
+    assert result.code == 1
+    assert result.err.strip().splitlines() == [
+        "Error: oncall.yaml: cannot read on-call file: No such file or directory"
+    ]
+    assert started == []
+    assert not (tmp_path / "demo").exists(), "nothing written"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sloctl.errors import SpecError
-from sloctl.oncall.config import load_oncall, parse_oncall
+from sloctl.oncall.config import Target, load_oncall, parse_oncall
 from sloctl.spec.loader import load_specs
 from tests.helpers import ROOT
 
@@ -60,7 +60,7 @@ spec:
 
 def test_good_file_loads() -> None:
     config = parse_oncall(GOOD, "oncall.yaml")
-    assert config.policy("pages").steps[1].targets[1].kind == "team_channel"
+    assert config.policy("pages").steps[1].targets[1] == Target(team_channel="shop")
     assert config.team_schedules("shop") == ("primary",)
     assert config.routes[0].matchers[0].value == "shop"
 

@@ -51,6 +51,22 @@ def test_matcher_round_trips_as_text() -> None:
     assert Matcher.parse(str(matcher)) == matcher
 
 
+@pytest.mark.parametrize(
+    ("text", "value", "written"),
+    [
+        (r'a="x\ny"', "x\ny", r'a="x\ny"'),  # a newline is written back escaped
+        ('a="tab\there"', "tab\there", 'a="tab\there"'),
+        (r'a="back\\slash"', "back\\slash", r'a="back\\slash"'),
+        ("team=shop", "shop", 'team="shop"'),  # a bare value comes back quoted
+    ],
+)
+def test_escaped_values_round_trip(text: str, value: str, written: str) -> None:
+    matcher = Matcher.parse(text)
+    assert matcher.value == value
+    assert str(matcher) == written
+    assert Matcher.parse(str(matcher)) == matcher
+
+
 CONFIG = """\
 apiVersion: sloctl.dev/v1
 kind: OnCall
