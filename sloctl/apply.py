@@ -13,7 +13,8 @@ fails. Then, target by target:
    Alertmanager reloads again;
 3. dashboard files replace the old ones; each dashboard is saved to Grafana in
    one folder (dashboards of removed services are deleted there);
-4. the server's registry is set to exactly these SLOs.
+4. the server's registry is set to exactly these SLOs;
+5. the server's on-call configuration is replaced, when an on-call file is given.
 
 A failure stops the run: later files stay as they were and later targets are
 not contacted, so what is on disk matches what runs. The caller holds the
@@ -63,6 +64,8 @@ class Targets:
     grafana_folder_title: str = "SLOs"
     server: ServerAPI | None = None
     server_url: str = ""
+    #: The on-call file's text, validated, for the server; None leaves its configuration.
+    oncall: str | None = None
 
 
 @dataclass
@@ -261,6 +264,24 @@ def push_server(api: ServerAPI, url: str, build: Build, progress: Progress) -> T
     return TargetReport(server.NAME, url, "changed", [*lines, f"{result.count} SLOs registered"])
 
 
+def push_oncall(api: ServerAPI, url: str, text: str) -> TargetReport:
+    """Replace the server's on-call configuration."""
+    try:
+        applied = api.put_oncall(text)
+    except TargetError as err:
+        return _failure(server.ONCALL_NAME, url, err, "the server kept its configuration")
+    kept = f"saved to {applied.persisted}" if applied.persisted else "in memory only"
+    return TargetReport(
+        server.ONCALL_NAME,
+        url,
+        "changed",
+        [
+            f"{applied.teams} teams, {applied.people} people, {applied.schedules} schedules, "
+            f"{applied.escalation_policies} escalation policies, {applied.routes} routes ({kept})"
+        ],
+    )
+
+
 def _removed_uids(changes: Sequence[Change]) -> list[str]:
     uids = []
     for change in changes:
@@ -300,6 +321,26 @@ def _pushes(
     return out
 
 
+def _server_pushes(
+    build: Build, targets: Targets, progress: Progress
+) -> list[tuple[str, str, Callable[[], TargetReport]]]:
+    """(target, URL, push) for the server, after the files: the SLOs, then on-call."""
+    api, url = targets.server, targets.server_url
+    if api is None:
+        return []
+    out: list[tuple[str, str, Callable[[], TargetReport]]] = [
+        (server.NAME, url, lambda: push_server(api, url, build, progress))
+    ]
+    if targets.oncall is not None:
+        text = targets.oncall
+        out.append((server.ONCALL_NAME, url, lambda: push_oncall(api, url, text)))
+    return out
+
+
+def _skipped(name: str, url: str) -> TargetReport:
+    return TargetReport(name, url, "skipped", ["an earlier target failed"])
+
+
 def apply_outputs(
     *,
     build: Build,
@@ -320,7 +361,7 @@ def apply_outputs(
         for kind, name, url, push in _pushes(build, changes, targets, progress):
             if stopped:
                 if push is not None:
-                    reports.append(TargetReport(name, url, "skipped", ["an earlier target failed"]))
+                    reports.append(_skipped(name, url))
                 continue
             done = staged.commit({kind})
             report = push(done) if push is not None else None
@@ -330,15 +371,10 @@ def apply_outputs(
                 stopped = True
             else:
                 written.extend(done)
-        if targets.server is not None:
-            if stopped:
-                reports.append(
-                    TargetReport(
-                        server.NAME, targets.server_url, "skipped", ["an earlier target failed"]
-                    )
-                )
-            else:
-                reports.append(push_server(targets.server, targets.server_url, build, progress))
+        for name, url, send in _server_pushes(build, targets, progress):
+            report = _skipped(name, url) if stopped else send()
+            reports.append(report)
+            stopped = stopped or report.status == "failed"
     finally:
         staged.discard()
     kept = {id(c) for c in written}

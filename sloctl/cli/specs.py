@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from sloctl import promtool
-from sloctl.apply import TargetReport, Targets, apply_outputs
+from sloctl.apply import ApplyResult, TargetReport, Targets, apply_outputs
 from sloctl.build import OPERATOR_RULES_DIR, Layout, RulesFormat, build, default_paths
 from sloctl.cli.common import (
     OutputFormat,
@@ -27,9 +27,7 @@ from sloctl.cli.common import (
 from sloctl.compile.dashboards import DashboardSettings
 from sloctl.errors import TargetError, UsageError
 from sloctl.lock import apply_lock
-from sloctl.oncall.config import load_oncall
-from sloctl.oncall_client import NAME as ONCALL_TARGET
-from sloctl.oncall_client import OnCallClient
+from sloctl.oncall.config import read_oncall
 from sloctl.outputs import Change, apply_changes, plan
 from sloctl.promql import format_number
 from sloctl.slo_math import slo_conditions
@@ -267,6 +265,7 @@ def _targets(
     grafana_folder: str,
     server_url: str | None,
     server_token: str | None,
+    oncall: str | None,
 ) -> Targets:
     """The configured targets; a URL without its token is a usage error."""
     if grafana_url and not grafana_token:
@@ -286,6 +285,7 @@ def _targets(
         grafana_folder=grafana_folder,
         server=ServerClient(server_url, server_token or "", client) if server_url else None,
         server_url=server_url or "",
+        oncall=oncall,
     )
 
 
@@ -295,30 +295,14 @@ def _oncall_text(path: Path | None, server_url: str | None) -> str | None:
         return None
     if not server_url:
         raise UsageError("--oncall needs --server-url (or SLOCTL_SERVER_URL)")
-    load_oncall(path)
-    return path.read_text(encoding="utf-8")
+    text, _ = read_oncall(path)
+    return text
 
 
-def _push_oncall(text: str, url: str, token: str | None, *, skip: bool) -> TargetReport:
-    if skip:
-        return TargetReport(ONCALL_TARGET, url, "skipped", ["an earlier target failed"])
-    with OnCallClient(url, token=token) as client:
-        try:
-            applied = client.put_config(text)
-        except TargetError as err:
-            return TargetReport(
-                ONCALL_TARGET, url, "failed", error=err, after="the server kept its configuration"
-            )
-    kept = f"saved to {applied.persisted}" if applied.persisted else "in memory only"
-    return TargetReport(
-        ONCALL_TARGET,
-        url,
-        "changed",
-        [
-            f"{applied.teams} teams, {applied.people} people, {applied.schedules} schedules, "
-            f"{applied.escalation_policies} escalation policies, {applied.routes} routes ({kept})"
-        ],
-    )
+def _write_objects(changes: list[Change]) -> ApplyResult:
+    """prometheus-operator: write the objects, checked by promtool; no target to push to."""
+    apply_changes(changes, {"prometheusrules": promtool.check_rule_objects})
+    return ApplyResult(written=list(changes), not_written=[], reports=[])
 
 
 def apply(
@@ -442,6 +426,7 @@ def apply(
             grafana_folder=grafana_folder,
             server_url=server_url,
             server_token=server_token,
+            oncall=oncall_text,
         )
         if dry_run:
             changes = plan(result.outputs(layout), layout.managed)
@@ -456,30 +441,14 @@ def apply(
             console.print(table(None, ["file", "kind", "status"], _change_rows(changes)))
             console.print(_summary(changes) + " (dry run: nothing written, no target contacted)")
             return
-        if layout.format == "prometheus-operator":
-            with apply_lock(layout.rules_dir, lock_timeout, on_wait=progress):
-                changes = plan(result.outputs(layout), layout.managed)
-                apply_changes(changes, {"prometheusrules": promtool.check_rule_objects})
-            if output is not OutputFormat.table:
-                print_data({"dry_run": False, "changes": _changes_data(changes)}, output)
-                return
-            console.print(
-                f"compiled {len(result.specs.slos)} SLOs from {len(result.specs.files)} "
-                "spec files; wrote:",
-                highlight=False,
-            )
-            console.print(table(None, ["file", "kind", "status"], _change_rows(changes)))
-            console.print(_summary(changes), highlight=False)
-            return
         with apply_lock(layout.rules_dir, lock_timeout, on_wait=progress):
             changes = plan(result.outputs(layout), layout.managed)
-            outcome = apply_outputs(
-                build=result, changes=changes, targets=targets, progress=progress
-            )
-        if oncall_text is not None and server_url:
-            outcome.reports.append(
-                _push_oncall(oncall_text, server_url, server_token, skip=bool(outcome.failed))
-            )
+            if layout.format == "prometheus-operator":
+                outcome = _write_objects(changes)
+            else:
+                outcome = apply_outputs(
+                    build=result, changes=changes, targets=targets, progress=progress
+                )
     written = {id(c) for c in outcome.written}
     if output is not OutputFormat.table:
         print_data(
