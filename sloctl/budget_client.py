@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sloctl.server_client import DEFAULT_SERVER_URL, Answer, ServerClient
+from sloctl.server_client import Answer, ServerClient
 
-__all__ = ["DEFAULT_SERVER_URL", "BudgetClient", "SLOStatus", "freeze_reasons"]
+__all__ = ["BudgetClient", "SLOStatus", "freeze_reasons"]
 
 Status = Literal["ok", "warning", "exhausted", "unknown"]
 

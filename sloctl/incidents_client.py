@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sloctl.server_client import DEFAULT_SERVER_URL, Answer, ServerClient
+from sloctl.server_client import Answer, ServerClient
 
-__all__ = ["DEFAULT_SERVER_URL", "Incident", "IncidentsClient"]
+__all__ = ["Incident", "IncidentsClient"]
 
 IncidentStatus = Literal["firing", "acknowledged", "resolved"]
 

@@ -69,6 +69,11 @@ def print_data(data: Any, fmt: OutputFormat) -> None:
         print(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), end="")
 
 
+def when(value: object) -> str:
+    """A time for a table cell: ``2026-11-24 10:45:36``, ``-`` when there is none."""
+    return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     out = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:

@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from sloctl.budget_client import DEFAULT_SERVER_URL
-from sloctl.cli.common import OutputFormat, OutputOption, print_data, stdout, table
+from sloctl.cli.common import OutputFormat, OutputOption, print_data, stdout, table, when
 from sloctl.cli.server import ServerURLOption, TokenOption
 from sloctl.evidence_client import EvidenceClient, EvidenceReport, TraceSummary
+from sloctl.server_client import DEFAULT_SERVER_URL
 
 #: The server answers within its evidence deadline (10 s by default); leave room for it.
 CLIENT_TIMEOUT = 60.0
@@ -20,10 +20,6 @@ SOURCE_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "skipped": "di
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
-def _time(value: object) -> str:
-    return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
 
 
 def _traces(console: Console, title: str, traces: list[TraceSummary]) -> None:
@@ -41,14 +37,14 @@ def _traces(console: Console, title: str, traces: list[TraceSummary]) -> None:
             f"{trace.service or '?'} {trace.operation or ''}".strip(),
             _ms(trace.duration_seconds),
             status,
-            _time(trace.start),
+            when(trace.start),
             str(len(trace.logs)),
         )
     console.print(rendered)
     for trace in traces:
         for line in trace.logs[:3]:
             console.print(
-                f"  {trace.trace_id[:8]} {_time(line.timestamp)} {line.level or '-'}: "
+                f"  {trace.trace_id[:8]} {when(line.timestamp)} {line.level or '-'}: "
                 + line.message,
                 highlight=False,
                 markup=False,
@@ -59,8 +55,8 @@ def _print(report: EvidenceReport) -> None:
     console = stdout()
     target = report.target
     console.print(
-        f"[bold]{report.slo_id}[/] ({report.sli_kind}) from {_time(report.start)} "
-        f"to {_time(report.end)} UTC"
+        f"[bold]{report.slo_id}[/] ({report.sli_kind}) from {when(report.start)} "
+        f"to {when(report.end)} UTC"
     )
     where = f"jaeger {target.jaeger_service}" + (
         f" {target.jaeger_operation}" if target.jaeger_operation else ""
@@ -79,7 +75,7 @@ def _print(report: EvidenceReport) -> None:
         )
     if report.exemplars:
         rows = [
-            [e.trace_id, f"{e.value:g}", _time(e.timestamp), e.series.get("__name__", "")]
+            [e.trace_id, f"{e.value:g}", when(e.timestamp), e.series.get("__name__", "")]
             for e in report.exemplars
         ]
         console.print(table("exemplars of bad requests", ["trace", "value", "at", "series"], rows))
@@ -98,7 +94,7 @@ def _print(report: EvidenceReport) -> None:
         console.print(f"error logs in {logs.index}: {logs.total}{more}", highlight=False)
         for line in logs.lines[:10]:
             console.print(
-                f"  {_time(line.timestamp)} {line.level or '-'} {line.service or ''}: "
+                f"  {when(line.timestamp)} {line.level or '-'} {line.service or ''}: "
                 + line.message,
                 highlight=False,
                 markup=False,

@@ -8,19 +8,11 @@ from typing import Annotated
 
 import typer
 
-from sloctl.cli.common import OutputFormat, OutputOption, print_data, stdout, table
-from sloctl.cli.server import ServerURLOption
-from sloctl.incidents_client import DEFAULT_SERVER_URL, Incident, IncidentsClient
+from sloctl.cli.common import OutputFormat, OutputOption, print_data, stdout, table, when
+from sloctl.cli.server import ServerURLOption, TokenOption
+from sloctl.incidents_client import Incident, IncidentsClient
+from sloctl.server_client import DEFAULT_SERVER_URL
 
-WriteTokenOption = Annotated[
-    str | None,
-    typer.Option(
-        "--server-token",
-        help="The server's API token (acknowledge and resolve are writes).",
-        envvar="SLOCTL_SERVER_API_TOKEN",
-        show_default=False,
-    ),
-]
 ByOption = Annotated[
     str | None,
     typer.Option(
@@ -38,10 +30,6 @@ class StatusFilter(StrEnum):
     resolved = "resolved"
 
 
-def _time(value: object) -> str:
-    return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
-
-
 def _who(by: str | None) -> str:
     return by or getpass.getuser()
 
@@ -54,7 +42,7 @@ def _row(incident: Incident) -> list[str]:
         incident.slo or "-",
         incident.team or "-",
         incident.severity or "-",
-        _time(incident.opened_at),
+        when(incident.opened_at),
         who or "-",
         incident.title,
     ]
@@ -92,7 +80,7 @@ def ack(
     incident_id: IdArgument,
     by: ByOption = None,
     server_url: ServerURLOption = DEFAULT_SERVER_URL,
-    token: WriteTokenOption = None,
+    token: TokenOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Acknowledge an incident: its escalation stops."""
@@ -105,7 +93,7 @@ def resolve(
     incident_id: IdArgument,
     by: ByOption = None,
     server_url: ServerURLOption = DEFAULT_SERVER_URL,
-    token: WriteTokenOption = None,
+    token: TokenOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Resolve an incident by hand (a new firing episode of its alerts reopens it)."""

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from sloctl.budget_client import DEFAULT_SERVER_URL
 from sloctl.cli.common import OutputFormat, OutputOption, print_data, stdout, table
 from sloctl.cli.server import ServerURLOption, TokenOption
 from sloctl.oncall_client import OnCallClient, OnCallNow
+from sloctl.server_client import DEFAULT_SERVER_URL
 
 app = typer.Typer(
     name="oncall",

@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from sloctl.budget_client import DEFAULT_SERVER_URL, BudgetClient, SLOStatus, freeze_reasons
+from sloctl.budget_client import BudgetClient, SLOStatus, freeze_reasons
 from sloctl.cli.common import OutputFormat, OutputOption, print_data, stderr, stdout, table
 from sloctl.durations import humanize_duration
 from sloctl.errors import ConfigError, GateClosedError, ServerError, UsageError
+from sloctl.server_client import DEFAULT_SERVER_URL
 
 ServerURLOption = Annotated[
     str,
@@ -20,7 +21,8 @@ TokenOption = Annotated[
     str | None,
     typer.Option(
         "--server-token",
-        help="Bearer token for the server (only needed when it requires one for reads).",
+        help="The server's API token: needed for writes, and for reads when the server "
+        "requires one.",
         envvar="SLOCTL_SERVER_API_TOKEN",
         show_default=False,
     ),
