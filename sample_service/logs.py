@@ -44,7 +44,11 @@ def timestamp(created: float) -> str:
 
 
 class EcsJsonFormatter(logging.Formatter):
-    """Formats a record as one ECS JSON line, with the current span's ids."""
+    """Formats a record as one ECS JSON line, with the ids of the span it was logged in.
+
+    It runs on :class:`BackgroundHandler`'s listener thread, where no span is
+    current: the span is the one ``prepare`` noted on the record.
+    """
 
     def __init__(self, service_name: str) -> None:
         super().__init__()
@@ -59,8 +63,8 @@ class EcsJsonFormatter(logging.Formatter):
             "service.name": self.service_name,
             "ecs.version": ECS_VERSION,
         }
-        context = getattr(record, SPAN_CONTEXT, None) or trace.get_current_span().get_span_context()
-        if context.is_valid:
+        context = getattr(record, SPAN_CONTEXT, None)
+        if context is not None:
             doc["trace.id"] = trace.format_trace_id(context.trace_id)
             doc["span.id"] = trace.format_span_id(context.span_id)
         extra = getattr(record, "ecs", None)
