@@ -1,7 +1,8 @@
 """What the incident store tells the rest of the server after it commits a change.
 
-The webhook and the incidents API call the context's listener once the
-change is committed (never inside the transaction, so a slow listener cannot
+The webhook (server/oncall/ingestion.py) and acknowledging or resolving by
+hand (server/oncall/actions.py) call the context's listener once the change is
+committed (never inside the transaction, so a slow listener cannot
 hold a database lock and a failing one cannot lose the incident). The
 escalation engine implements it; :class:`NullListener` is the default.
 """

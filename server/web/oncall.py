@@ -10,20 +10,24 @@ header names another site is refused before the token is looked at.
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
+from typing import Annotated, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from server.api.deps import ContextDep
+from server.api.deps import ContextDep, check_api_token, read_body
 from server.api.routes.oncall import OnCallPublic, who_is_on_call
 from server.context import ServerContext
-from server.errors import ConflictError, NotFoundError
+from server.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ServerError,
+)
 from server.oncall import store
+from server.oncall.actions import Action, act_on_incident
 from server.oncall.schemas import incident_detail, incident_public
-from server.store.db import transaction
 from server.web.routes import not_found_page
 from server.web.site import Site, SiteDep
 
@@ -49,12 +53,8 @@ def oncall_page(
 ) -> Response:
     """Who is on call now per team, and every incident not yet resolved."""
     with context.sessions() as session:
-        rows = [
-            incident_public(row)
-            for status in ("firing", "acknowledged")
-            for row in store.list_incidents(session, status=status, limit=200)
-        ]
-    rows.sort(key=lambda row: row.opened_at, reverse=True)
+        open_rows = store.list_incidents(session, status=("firing", "acknowledged"), limit=400)
+        rows = [incident_public(row) for row in open_rows]
     notice = (
         f"Incident {incident} {ACTIONS[done]}."
         if done in ACTIONS and incident is not None
@@ -118,13 +118,28 @@ def _same_origin(request: Request) -> bool:
     return parts.netloc == request.headers.get("host", request.url.netloc)
 
 
-def _token_problem(context: ServerContext, given: str) -> str | None:
-    token = context.settings.api_token
-    if token is None or not token.get_secret_value():
-        return "Writes are disabled on this server: set SLOCTL_SERVER_API_TOKEN to allow them."
-    if not given or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        return "That is not the server's API token."
-    return None
+def _is_action(name: str) -> TypeGuard[Action]:
+    return name in ACTIONS
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """The first value of each field of a url-encoded form."""
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+def _who(context: ServerContext, form: dict[str, str]) -> str:
+    """Who acts, once the form's token is the API token (the API's own check).
+
+    Raises:
+        WritesDisabledError: no API token is configured.
+        UnauthorizedError: the token is wrong.
+        InvalidRequestError: the name field is empty.
+    """
+    check_api_token(context, form.get("token", ""))
+    by = form.get("by", "").strip()[:255]
+    if not by:
+        raise InvalidRequestError("Say who you are in the name field.")
+    return by
 
 
 @router.post("/oncall/incidents/{incident_id}/{action}")
@@ -132,9 +147,8 @@ async def incident_action(
     incident_id: int, action: str, request: Request, context: ContextDep, site: SiteDep
 ) -> Response:
     """Acknowledge or resolve from the page, then go back where the form was."""
-    if action not in ACTIONS:
+    if not _is_action(action):
         return not_found_page(request, site, f"There is no action {action!r}.")
-    body = await request.body()
     if not _same_origin(request):
         return _incident(
             request,
@@ -144,34 +158,21 @@ async def incident_action(
             error="This form was sent from another site; nothing was changed.",
             status_code=403,
         )
-    if len(body) > MAX_FORM_BYTES:
+    try:
+        form = _form(await read_body(request, MAX_FORM_BYTES))
+    except PayloadTooLargeError:
         return _incident(
             request, context, site, incident_id, error="The form is too large.", status_code=413
         )
-    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-    problem = _token_problem(context, form.get("token", "").strip())
-    by = form.get("by", "").strip()[:255]
-    if problem is None and not by:
-        problem = "Say who you are in the name field."
-    if problem is not None:
-        status = 403 if "disabled" in problem else 401 if "token" in problem else 422
-        return _incident(request, context, site, incident_id, error=problem, status_code=status)
     try:
-        with transaction(context.sessions) as session:
-            before = store.lock_incident(session, incident_id).status
-            if action == "ack":
-                store.acknowledge(session, incident_id, by=by, now=context.now())
-            else:
-                store.resolve(session, incident_id, by=by, now=context.now())
+        by = _who(context, form)  # before the database: a wrong token learns nothing
+        act_on_incident(context, incident_id, action, by=by)
     except NotFoundError as err:
         return not_found_page(request, site, err.message)
-    except ConflictError as err:
-        return _incident(request, context, site, incident_id, error=err.message, status_code=409)
-    # The escalation hears of the change only once it is committed, as with the API.
-    if action == "ack" and before == "firing":
-        context.incident_listener.acknowledged(incident_id)
-    elif action == "resolve" and before != "resolved":
-        context.incident_listener.resolved(incident_id)
+    except ServerError as err:  # the token, the name, or acknowledging a resolved incident
+        return _incident(
+            request, context, site, incident_id, error=err.message, status_code=err.status_code
+        )
     back = (
         f"/oncall?done={action}&incident={incident_id}"
         if form.get("back") == "list"

@@ -12,19 +12,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from server.api.deps import ContextDep, SessionDep, WriteAuth
+from server.api.deps import WRITE_RESPONSES, ContextDep, SessionDep, WriteAuth
 from server.oncall import store
+from server.oncall.actions import act_on_incident
 from server.oncall.schemas import (
     IncidentAction,
     IncidentDetail,
     IncidentPublic,
     IncidentsPublic,
-    IncidentStatus,
     incident_detail,
     incident_public,
 )
+from server.oncall.store import IncidentStatus
 from server.schemas import ErrorBody
-from server.store.db import transaction
 
 router = APIRouter(
     prefix="/api/v1/incidents",
@@ -34,11 +34,6 @@ router = APIRouter(
         422: {"model": ErrorBody, "description": "a parameter or body field is invalid"},
     },
 )
-
-_WRITE_RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
-    403: {"model": ErrorBody, "description": "no API token configured: writes refused"},
-}
 
 
 def _json(model: IncidentsPublic | IncidentPublic | IncidentDetail) -> Response:
@@ -74,16 +69,10 @@ def get_incident(incident_id: int, session: SessionDep) -> Response:
     response_model=IncidentPublic,
     summary="Acknowledge an incident (stops escalation)",
     dependencies=[WriteAuth],
-    responses={**_WRITE_RESPONSES, 409: {"model": ErrorBody, "description": "it is resolved"}},
+    responses={**WRITE_RESPONSES, 409: {"model": ErrorBody, "description": "it is resolved"}},
 )
 def acknowledge(incident_id: int, body: IncidentAction, context: ContextDep) -> Response:
-    with transaction(context.sessions) as session:
-        before = store.lock_incident(session, incident_id).status
-        row = store.acknowledge(session, incident_id, by=body.by, now=context.now())
-        public = incident_public(row)
-    if before == "firing":
-        context.incident_listener.acknowledged(incident_id)
-    return _json(public)
+    return _json(incident_public(act_on_incident(context, incident_id, "ack", by=body.by)))
 
 
 @router.post(
@@ -91,13 +80,7 @@ def acknowledge(incident_id: int, body: IncidentAction, context: ContextDep) -> 
     response_model=IncidentPublic,
     summary="Resolve an incident by hand",
     dependencies=[WriteAuth],
-    responses=_WRITE_RESPONSES,
+    responses=WRITE_RESPONSES,
 )
 def resolve(incident_id: int, body: IncidentAction, context: ContextDep) -> Response:
-    with transaction(context.sessions) as session:
-        before = store.lock_incident(session, incident_id).status
-        row = store.resolve(session, incident_id, by=body.by, now=context.now())
-        public = incident_public(row)
-    if before != "resolved":
-        context.incident_listener.resolved(incident_id)
-    return _json(public)
+    return _json(incident_public(act_on_incident(context, incident_id, "resolve", by=body.by)))
