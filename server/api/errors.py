@@ -7,7 +7,7 @@ validation errors name the field at fault in the body's own terms
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -58,13 +58,15 @@ async def _server_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
-        ErrorDetail(field_path(error.get("loc", ())), _message(error)) for error in exc.errors()
+        ErrorDetail(field_path(error.get("loc", ())), error_message(error))
+        for error in exc.errors()
     ]
     first = details[0] if details else ErrorDetail("body", "invalid")
     return error_response(422, "invalid_request", f"{first.field}: {first.message}", details)
 
 
-def _message(error: dict[str, Any]) -> str:
+def error_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message, without the ``Value error, `` a validator's ValueError gets."""
     message = str(error.get("msg", "invalid"))
     return message.removeprefix("Value error, ")
 

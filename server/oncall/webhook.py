@@ -10,8 +10,8 @@ of firing alerts, reads as ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,7 +23,9 @@ from pydantic import (
     field_validator,
 )
 
+from server.api.errors import error_message, field_path
 from server.errors import ErrorDetail, InvalidRequestError
+from sloctl.oncall.schedule import aware
 
 AlertStatus = Literal["firing", "resolved"]
 
@@ -46,11 +48,6 @@ Labels = Annotated[dict[str, str], _null_is(dict)]
 URL = Annotated[str, _null_is(str)]
 
 
-def _aware(value: datetime) -> datetime:
-    # Go always writes a zone; a time without one is read as UTC rather than refused.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class WebhookAlert(_Model):
     """One alert of a group, as Alertmanager last saw it."""
 
@@ -67,14 +64,15 @@ class WebhookAlert(_Model):
     def _starts(cls, value: datetime) -> datetime:
         if value.year <= _ZERO_YEAR:
             raise ValueError("startsAt is the zero time; Alertmanager always sets it")
-        return _aware(value)
+        # Go always writes a zone; a time without one is read as UTC rather than refused.
+        return aware(value)
 
     @field_validator("ends_at")
     @classmethod
     def _ends(cls, value: datetime | None) -> datetime | None:
         if value is None or value.year <= _ZERO_YEAR:
             return None
-        return _aware(value)
+        return aware(value)
 
 
 class AlertmanagerPayload(_Model):
@@ -117,7 +115,7 @@ def parse_payload(body: bytes) -> AlertmanagerPayload:
         return AlertmanagerPayload.model_validate_json(body)
     except ValidationError as err:
         details = [
-            ErrorDetail(_field(error["loc"]), _message(error)) for error in err.errors()[:20]
+            ErrorDetail(field_path(error["loc"]), _message(error)) for error in err.errors()[:20]
         ]
         first = details[0] if details else ErrorDetail("body", "invalid")
         raise InvalidRequestError(
@@ -126,17 +124,8 @@ def parse_payload(body: bytes) -> AlertmanagerPayload:
         ) from err
 
 
-def _field(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "body"
-
-
-def _message(error: Any) -> str:
+def _message(error: Mapping[str, Any]) -> str:
+    """The API's wording, but naming the JSON error (the API's handler says only that it is one)."""
     if error.get("type") == "json_invalid":
         return f"not valid JSON: {error.get('ctx', {}).get('error', 'invalid')}"
-    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return error_message(error)

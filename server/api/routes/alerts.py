@@ -15,15 +15,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from server.api.deps import get_context
+from server.api.deps import credentials, get_context, read_body, same_secret, secret_bytes
 from server.context import ServerContext
-from server.errors import PayloadTooLargeError, UnauthorizedError, WritesDisabledError
+from server.errors import PayloadTooLargeError, ServerError, UnauthorizedError, WritesDisabledError
 from server.oncall.ingestion import batch_writer, store_notification
 from server.oncall.schemas import IngestPublic, ingest_public
 from server.oncall.store import RouteLike
@@ -41,26 +40,24 @@ def check_webhook_auth(context: ServerContext, authorization: str | None) -> Non
         WritesDisabledError: no webhook token is configured.
         UnauthorizedError: the credentials are missing or wrong.
     """
-    secret = context.settings.webhook_token
-    if secret is None or not secret.get_secret_value():
+    token = secret_bytes(context.settings.webhook_token)
+    if token is None:
         raise WritesDisabledError(
             "the Alertmanager webhook is disabled on this server: "
             "set SLOCTL_SERVER_WEBHOOK_TOKEN to accept notifications"
         )
-    token = secret.get_secret_value().encode()
-    scheme, _, given = (authorization or "").partition(" ")
-    scheme = scheme.lower()
-    if scheme == "bearer" and given.strip():
-        if hmac.compare_digest(given.strip().encode(), token):
+    scheme, given = credentials(authorization)
+    if scheme == "bearer" and given:
+        if same_secret(given, token):
             return
         raise UnauthorizedError("the bearer token is not the server's webhook token")
-    if scheme == "basic" and given.strip():
+    if scheme == "basic" and given:
         try:
-            decoded = base64.b64decode(given.strip(), validate=True)
+            decoded = base64.b64decode(given, validate=True)
         except (binascii.Error, ValueError):
             raise UnauthorizedError("basic credentials are not valid base64") from None
         _user, sep, password = decoded.partition(b":")
-        if sep and hmac.compare_digest(password, token):
+        if sep and same_secret(password, token):
             return
         raise UnauthorizedError("the basic auth password is not the server's webhook token")
     raise UnauthorizedError(
@@ -68,21 +65,13 @@ def check_webhook_auth(context: ServerContext, authorization: str | None) -> Non
     )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it grows past ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(
+def _too_large(declared: int | None, limit: int) -> ServerError:
+    """The 413 of a notification over ``SLOCTL_SERVER_WEBHOOK_MAX_BYTES``."""
+    if declared is not None:
+        return PayloadTooLargeError(
             f"the body has {declared} bytes; the webhook accepts at most {limit}"
         )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"the body is over the webhook's limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return PayloadTooLargeError(f"the body is over the webhook's limit of {limit} bytes")
 
 
 def _route(context: ServerContext, payload: AlertmanagerPayload) -> RouteLike | None:
@@ -110,7 +99,7 @@ async def alertmanager_webhook(request: Request) -> Response:
     # hop per notification just to find the context costs more than the lookup.
     context = get_context(request)
     check_webhook_auth(context, request.headers.get("authorization"))
-    body = await read_body(request, context.settings.webhook_max_bytes)
+    body = await read_body(request, context.settings.webhook_max_bytes, _too_large)
     payload = parse_payload(body)
     route = _route(context, payload)
     writer = batch_writer(context.db)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from server.api.deps import ContextDep, WriteAuth
+from server.api.deps import WRITE_RESPONSES, ContextDep, WriteAuth, read_body
 from server.errors import (
     ErrorDetail,
     InvalidRequestError,
@@ -23,7 +23,7 @@ from server.oncall.holder import OnCallHolder
 from server.schemas import ErrorBody
 from sloctl.errors import SpecError
 from sloctl.oncall.config import OnCallConfig, parse_oncall
-from sloctl.oncall.schedule import shift_at
+from sloctl.oncall.schedule import aware, shift_at
 
 #: Larger configuration bodies are refused: a real one is a few kilobytes.
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -139,13 +139,23 @@ def get_oncall(
     ] = None,
 ) -> OnCallPublic:
     config = current_config(context.oncall_config)
-    when = context.now() if at is None else at
-    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-    return who_is_on_call(config, when, team)
+    return who_is_on_call(config, aware(context.now() if at is None else at), team)
+
+
+def _too_large(declared: int | None, limit: int) -> ServerError:
+    """The 413 of a configuration over :data:`MAX_CONFIG_BYTES` (its size, when declared)."""
+    size = f"{declared} bytes" if declared is not None else f"over {limit} bytes"
+    return PayloadTooLargeError(
+        f"the configuration is {size}; the limit is {limit}", [ErrorDetail("body", "too large")]
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new, never a part."""
+    """Write ``text`` to ``path`` so that readers see the old file or the new, never a part.
+
+    Not ``sloctl.outputs.write_atomic``: the server acknowledges the apply only once the
+    file is on disk (fsync), and leaves no temporary file behind when a write fails.
+    """
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -164,8 +174,7 @@ def _write_atomically(path: Path, text: str) -> None:
     summary="Replace the on-call configuration (sloctl apply --oncall)",
     dependencies=[WriteAuth],
     responses={
-        401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
-        403: {"model": ErrorBody, "description": "no API token configured: writes refused"},
+        **WRITE_RESPONSES,
         413: {"model": ErrorBody, "description": "the body is over 1 MiB"},
         422: {"model": ErrorBody, "description": "the configuration is invalid (nothing changed)"},
     },
@@ -183,12 +192,7 @@ async def put_config(request: Request, context: ContextDep) -> OnCallApplied:
     """The body is the on-call file (YAML, or the same as JSON). It is validated whole;
     when it is invalid nothing changes. When the server has an on-call file it is
     rewritten atomically, so a restart keeps what was applied."""
-    body = await request.body()
-    if len(body) > MAX_CONFIG_BYTES:
-        raise PayloadTooLargeError(
-            f"the configuration is {len(body)} bytes; the limit is {MAX_CONFIG_BYTES}",
-            [ErrorDetail("body", "too large")],
-        )
+    body = await read_body(request, MAX_CONFIG_BYTES, _too_large)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -207,11 +211,8 @@ async def put_config(request: Request, context: ContextDep) -> OnCallApplied:
         ) from err
     path = context.settings.oncall_config
     try:
-        context.oncall_config.replace(
-            config,
-            persist=(lambda: _write_atomically(path, text)) if path is not None else None,
-            source="api",
-            at=context.now(),
+        context.oncall_config.set(
+            config, persist=(lambda: _write_atomically(path, text)) if path is not None else None
         )
     except OSError as err:
         raise ServerError(

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from server.api.deps import ContextDep, SessionDep, WriteAuth
+from server.api.deps import WRITE_RESPONSES, ContextDep, SessionDep, WriteAuth
 from server.errors import ErrorDetail, InvalidRequestError, NotFoundError
 from server.schemas import (
     ErrorBody,
@@ -97,10 +97,7 @@ def _label_value(item: SLOPublic, key: str) -> str | None:
     response_model=SLOsApplied,
     summary="Replace the registry's SLOs (sloctl apply)",
     dependencies=[WriteAuth],
-    responses={
-        401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
-        403: {"model": ErrorBody, "description": "no API token configured: writes refused"},
-    },
+    responses=WRITE_RESPONSES,
 )
 def apply_slos(body: SLOsApply, context: ContextDep) -> Response:
     """Declarative: afterwards the registry holds exactly these SLOs. Removed ones are
