@@ -242,7 +242,5 @@ def _start(context: ServerContext) -> None:
     oncall_path = context.settings.oncall_config
     if oncall_path is not None:
         # A broken file stops the start: paging with a half-understood config is worse.
-        context.oncall_config.set(
-            load_oncall(oncall_path), source=str(oncall_path), at=context.clock()
-        )
+        context.oncall_config.set(load_oncall(oncall_path))
         log.info("loaded on-call configuration", extra={"oncall_config": str(oncall_path)})

@@ -42,6 +42,7 @@ from server.oncall.plan import (
     Entry,
     LastStep,
     ack_job_id,
+    ack_timeout,
     due_at,
     find_policy,
     last_step,
@@ -134,16 +135,8 @@ class Escalator:
             incident = session.get(Incident, incident_id)
             if incident is None or incident.status != "acknowledged":
                 return
-            timeout = self._ack_timeout(incident)
-            acked_at = incident.acknowledged_at
-        if timeout is not None and acked_at is not None:
-            self.jobs.add(
-                ack_job_id(incident_id),
-                acked_at + timeout,
-                "ack_timeout",
-                incident_id,
-                acked_at.isoformat(),
-            )
+        # The job store is written with the session closed (the incident's fields are loaded).
+        self._schedule_ack_timeout(incident, find_policy(self.oncall.get(), incident.policy))
 
     # --- jobs ---------------------------------------------------------------------------
 
@@ -245,10 +238,7 @@ class Escalator:
                     "gave_up": True,
                 },
             )
-        for channel, message in messages:
-            self.notifier.deliver(
-                channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
-            )
+        self._deliver(incident_id, messages)
         return True
 
     def run_ack_timeout(self, incident_id: int, acknowledged_at: datetime) -> bool:
@@ -305,7 +295,7 @@ class Escalator:
         config = self.oncall.get()
         if config is None:
             return 0
-        existing = set(self.jobs.due_times())
+        existing = set(self.jobs.ids())
         added = 0
         with self.sessions() as session:
             open_incidents = session.scalars(
@@ -316,16 +306,9 @@ class Escalator:
                 if policy is None:
                     continue
                 if incident.status == "acknowledged":
-                    timeout = self._ack_timeout(incident)
-                    at = incident.acknowledged_at
-                    if timeout and at and ack_job_id(incident.id) not in existing:
-                        self.jobs.add(
-                            ack_job_id(incident.id),
-                            at + timeout,
-                            "ack_timeout",
-                            incident.id,
-                            at.isoformat(),
-                        )
+                    if ack_job_id(incident.id) not in existing and self._schedule_ack_timeout(
+                        incident, policy
+                    ):
                         added += 1
                     continue
                 last = last_step(_entries(session, incident.id))
@@ -355,10 +338,7 @@ class Escalator:
             assert config is not None
             last = last_step(_entries(session, incident_id))
             messages = self._undelivered(incident, config, policy, last)
-        for channel, message in messages:
-            self.notifier.deliver(
-                channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
-            )
+        self._deliver(incident_id, messages)
         return len(messages)
 
     def _undelivered(
@@ -380,11 +360,27 @@ class Escalator:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _ack_timeout(self, incident: Incident) -> timedelta | None:
-        policy = find_policy(self.oncall.get(), incident.policy)
-        if policy is None or policy.ack_timeout_minutes is None:
-            return None
-        return timedelta(minutes=policy.ack_timeout_minutes)
+    def _schedule_ack_timeout(self, incident: Incident, policy: EscalationPolicy | None) -> bool:
+        """Time the acknowledgement out when the policy says so; whether a job was added."""
+        timeout = ack_timeout(policy)
+        acked_at = incident.acknowledged_at
+        if timeout is None or acked_at is None:
+            return False
+        self.jobs.add(
+            ack_job_id(incident.id),
+            acked_at + timeout,
+            "ack_timeout",
+            incident.id,
+            acked_at.isoformat(),
+        )
+        return True
+
+    def _deliver(self, incident_id: int, messages: list[tuple[Channel, Notification]]) -> None:
+        """Hand each message to the notifier; every attempt lands on the incident's timeline."""
+        for channel, message in messages:
+            self.notifier.deliver(
+                channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
+            )
 
     def _schedule_step(
         self, incident_id: int, step: int, round_: int, at: datetime, kind: NotificationKind

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime
 
 from sloctl.oncall.config import OnCallConfig
 
@@ -12,38 +11,20 @@ from sloctl.oncall.config import OnCallConfig
 class OnCallHolder:
     """Holds the current configuration; readers get a complete one or None, never a mix.
 
-    ``set`` replaces the whole configuration under a lock; a configuration that
-    failed validation never reaches it, so the previous one stays in force.
+    A configuration that failed validation never reaches it, so the previous one
+    stays in force.
     """
 
-    def __init__(self, config: OnCallConfig | None = None, *, source: str | None = None) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._config = config
-        self._source = source
-        self._loaded_at: datetime | None = None
+        self._config: OnCallConfig | None = None
 
     def get(self) -> OnCallConfig | None:
         """The configuration in force, or None when none was loaded."""
         with self._lock:
             return self._config
 
-    def set(
-        self, config: OnCallConfig, *, source: str | None = None, at: datetime | None = None
-    ) -> None:
-        """Put ``config`` in force (already validated)."""
-        with self._lock:
-            self._config = config
-            self._source = source
-            self._loaded_at = at
-
-    def replace(
-        self,
-        config: OnCallConfig,
-        *,
-        persist: Callable[[], None] | None = None,
-        source: str | None = None,
-        at: datetime | None = None,
-    ) -> None:
+    def set(self, config: OnCallConfig, *, persist: Callable[[], None] | None = None) -> None:
         """Store ``config`` with ``persist`` (say, rewrite the file), then put it in force.
 
         Both happen under the lock, so concurrent replacements cannot leave the file
@@ -54,16 +35,3 @@ class OnCallHolder:
             if persist is not None:
                 persist()
             self._config = config
-            self._source = source
-            self._loaded_at = at
-
-    @property
-    def source(self) -> str | None:
-        """Where the configuration came from (a path, or "api")."""
-        with self._lock:
-            return self._source
-
-    @property
-    def loaded_at(self) -> datetime | None:
-        with self._lock:
-            return self._loaded_at

@@ -117,17 +117,22 @@ class JobQueue:
         with contextlib.suppress(JobLookupError):
             self.scheduler.remove_job(job_id)
 
-    def remove_prefix(self, prefix: str) -> None:
-        """Forget every job whose name starts with ``prefix`` (an incident's jobs).
+    def ids(self, prefix: str = "") -> list[str]:
+        """The names of the stored jobs, or of those starting with ``prefix`` (an incident's).
 
-        The names come from one indexed query on the job table: listing every
-        pending job would unpickle all of them, for each acknowledgement.
+        One indexed query on the job table: listing the jobs through the scheduler
+        would unpickle every one of them just for its name.
         """
         table = self.store.jobs_t
-        query = select(table.c.id).where(table.c.id.startswith(prefix, autoescape=True))
+        query = select(table.c.id)
+        if prefix:
+            query = query.where(table.c.id.startswith(prefix, autoescape=True))
         with self.store.engine.connect() as connection:
-            names = list(connection.scalars(query))
-        for job_id in names:
+            return list(connection.scalars(query))
+
+    def remove_prefix(self, prefix: str) -> None:
+        """Forget every job whose name starts with ``prefix`` (an incident's jobs)."""
+        for job_id in self.ids(prefix):
             self.remove(job_id)
 
     def run_due(self, now: datetime) -> int:

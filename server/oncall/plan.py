@@ -40,6 +40,13 @@ def find_policy(config: OnCallConfig | None, policy_id: str | None) -> Escalatio
         return None
 
 
+def ack_timeout(policy: EscalationPolicy | None) -> timedelta | None:
+    """How long an acknowledgement holds before the incident fires again; None: for good."""
+    if policy is None or policy.ack_timeout_minutes is None:
+        return None
+    return timedelta(minutes=policy.ack_timeout_minutes)
+
+
 @dataclass(frozen=True)
 class Next:
     """Where the policy goes after a step."""

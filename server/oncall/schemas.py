@@ -9,9 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.oncall.models import Incident, IncidentAlert, IncidentEvent
-from server.oncall.store import IngestResult
-
-IncidentStatus = Literal["firing", "acknowledged", "resolved"]
+from server.oncall.store import IncidentStatus, IngestResult
 
 
 class _Public(BaseModel):
