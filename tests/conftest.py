@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from sloctl.cli import main
-from tests.helpers import CliResult
+from tests.helpers import CliResult, local_time_zone
 
 
 @pytest.fixture
@@ -34,3 +34,10 @@ def specs_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "slo_specs"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture
+def new_york_local_time() -> Iterator[None]:
+    """The process's local zone is America/New_York (not UTC) for the test, then restored."""
+    with local_time_zone("America/New_York"):
+        yield

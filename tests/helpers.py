@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,3 +54,44 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _configures_sloctl(name: str) -> bool:
+    """Whether an environment variable would configure sloctl or its server."""
+    return name.startswith(("SLOCTL_", "DATABASE_URL"))
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment less every SLOCTL_* and DATABASE_URL*, plus ``extra``.
+
+    For a child ``sloctl``: settings of the developer's shell must not change what it does.
+    """
+    env = {name: value for name, value in os.environ.items() if not _configures_sloctl(name)}
+    env.update(extra)
+    return env
+
+
+def scrub_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove every SLOCTL_* and DATABASE_URL* from this process's environment for one test."""
+    for name in [name for name in os.environ if _configures_sloctl(name)]:
+        monkeypatch.delenv(name)
+
+
+@contextlib.contextmanager
+def local_time_zone(name: str) -> Iterator[None]:
+    """Make ``name`` this process's local time zone (TZ and tzset) until the block ends.
+
+    On a machine whose zone is UTC, a naive time read as local time looks right;
+    under another zone the mistake shows.
+    """
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()

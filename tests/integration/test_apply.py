@@ -6,28 +6,7 @@ import json
 from pathlib import Path
 
 from tests.helpers import require_binary, write
-
-SPEC = """\
-apiVersion: sloctl.dev/v1
-kind: ServiceSLOs
-metadata:
-  name: SERVICE
-spec:
-  team: shop
-  slos:
-    - name: availability
-      objective: 99.9
-      sli:
-        events:
-          errorQuery: ERROR_QUERY
-          totalQuery: sum(rate(http_requests_total[{{window}}]))
-"""
-GOOD_QUERY = 'sum(rate(http_requests_total{code=~"5.."}[{{window}}]))'
-BROKEN_QUERY = 'sum(rate(http_requests_total{code=~"5.."}[{{window}}])'  # unbalanced
-
-
-def spec(service: str, query: str = GOOD_QUERY) -> str:
-    return SPEC.replace("SERVICE", service).replace("ERROR_QUERY", query)
+from tests.support.apply_specs import BROKEN_QUERY, spec
 
 
 def test_apply_writes_then_reports_unchanged(cli, specs_dir: Path, tmp_path: Path):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.helpers import require_binary, write
-from tests.integration.test_apply import BROKEN_QUERY, spec
+from tests.support.apply_specs import BROKEN_QUERY, spec
+
+pytestmark = pytest.mark.integration
 
 
 def test_writes_objects_then_removes_a_deleted_service(cli, specs_dir: Path, tmp_path: Path):

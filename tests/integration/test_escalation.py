@@ -29,8 +29,9 @@ from server.oncall.escalation import Escalator
 from server.oncall.plan import step_job_id
 from server.settings import Settings
 from tests.helpers import write
+from tests.support.alertmanager import ZERO, alert, payload
+from tests.support.clock import FakeClock
 from tests.support.databases import database
-from tests.support.http_double import serve
 from tests.support.receivers import ChatReceiver, smtp_server
 
 pytestmark = pytest.mark.integration
@@ -92,56 +93,18 @@ spec:
 """
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-def payload(status: str = "firing", team: str = "web", fingerprint: str = "a1") -> dict[str, Any]:
-    labels = {
-        "alertname": "SLOErrorBudgetBurn",
-        "slo": f"{team}-availability",
-        "service": team,
-        "severity": "page",
-        "team": team,
-    }
-    return {
-        "version": "4",
-        "groupKey": f'{{}}/{{severity="page"}}:{{slo="{team}-availability"}}',
-        "truncatedAlerts": 0,
-        "status": status,
-        "receiver": "sloctl-server",
-        "groupLabels": {"slo": f"{team}-availability"},
-        "commonLabels": labels,
-        "commonAnnotations": {"summary": f"SLO {team}-availability is burning"},
-        "externalURL": "http://alertmanager.example:9093",
-        "alerts": [
-            {
-                "status": status,
-                "labels": labels,
-                "annotations": {"summary": f"SLO {team}-availability is burning"},
-                "startsAt": "2026-11-24T09:59:00Z",
-                "endsAt": "2026-11-24T10:30:00Z"
-                if status == "resolved"
-                else "0001-01-01T00:00:00Z",
-                "generatorURL": "http://prometheus.example:9090/graph",
-                "fingerprint": fingerprint,
-            }
-        ],
-    }
+def page(status: str = "firing", team: str = "web") -> dict[str, Any]:
+    """The page of ``team``'s availability SLO, firing or resolved."""
+    slo = f"{team}-availability"
+    ends = "2026-11-24T10:30:00Z" if status == "resolved" else ZERO
+    burn = alert("a1", status, "2026-11-24T09:59:00Z", ends, slo=slo, service=team, team=team)
+    return payload(burn, group=slo)
 
 
 @dataclass
 class Server:
     client: TestClient
-    clock: Clock
+    clock: FakeClock
     receiver: ChatReceiver
 
     @property
@@ -153,7 +116,7 @@ class Server:
     def alert(self, status: str = "firing", team: str = "web") -> int:
         response = self.client.post(
             "/api/v1/alerts/alertmanager",
-            json=payload(status, team),
+            json=page(status, team),
             headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
         )
         assert response.status_code == 200, response.text
@@ -166,12 +129,12 @@ class Server:
             headers={"Authorization": f"Bearer {API_TOKEN}"},
         )
         assert response.status_code == 200, response.text
-        return response.json()
+        return dict(response.json())
 
     def incident(self, incident_id: int) -> dict[str, Any]:
         response = self.client.get(f"/api/v1/incidents/{incident_id}")
         assert response.status_code == 200, response.text
-        return response.json()
+        return dict(response.json())
 
     def run(self, **delta: float) -> int:
         """Move the clock forward and run every job due by then."""
@@ -185,14 +148,8 @@ class Server:
         return sorted(self.escalator.jobs.due_times())
 
 
-@pytest.fixture
-def receiver() -> Iterator[ChatReceiver]:
-    with serve(ChatReceiver()) as double:
-        yield double
-
-
 def make_app(
-    engine: Engine, tmp_path: Path, clock: Clock, receiver: ChatReceiver, **settings_: Any
+    engine: Engine, tmp_path: Path, clock: FakeClock, receiver: ChatReceiver, **settings_: Any
 ):
     oncall = write(tmp_path / "oncall.yaml", ONCALL.replace("RECEIVER", receiver.url))
     settings = Settings(
@@ -215,7 +172,9 @@ def make_app(
 
 
 @contextlib.contextmanager
-def running(engine: Engine, tmp_path: Path, clock: Clock, receiver: ChatReceiver, **settings: Any):
+def running(
+    engine: Engine, tmp_path: Path, clock: FakeClock, receiver: ChatReceiver, **settings: Any
+) -> Iterator[Server]:
     """The app with its lifespan running (a server start); leaving the block stops it."""
     with TestClient(make_app(engine, tmp_path, clock, receiver, **settings)) as client:
         yield Server(client, clock, receiver)
@@ -235,7 +194,7 @@ def sqlite(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def server(sqlite: Engine, tmp_path: Path, receiver: ChatReceiver) -> Iterator[Server]:
-    with running(sqlite, tmp_path, Clock(), receiver) as srv:
+    with running(sqlite, tmp_path, FakeClock(START), receiver) as srv:
         yield srv
 
 
@@ -367,7 +326,7 @@ def test_a_step_job_that_runs_twice_notifies_once(server: Server):
 def test_a_restart_keeps_the_pending_escalation_and_runs_it_once(
     engine: Engine, tmp_path: Path, receiver: ChatReceiver
 ):
-    clock = Clock()
+    clock = FakeClock(START)
     with running(engine, tmp_path, clock, receiver) as first:
         incident_id = first.alert()
         first.run()
@@ -387,7 +346,7 @@ def test_a_job_lost_in_a_crash_is_rescheduled_at_start_for_its_due_time(
     sqlite: Engine, tmp_path: Path, receiver: ChatReceiver
 ):
     """APScheduler drops a one-off job when it starts running it: a crash then loses it."""
-    clock = Clock()
+    clock = FakeClock(START)
     with running(sqlite, tmp_path, clock, receiver) as first:
         incident_id = first.alert()
         first.run()
@@ -403,7 +362,7 @@ def test_a_job_lost_in_a_crash_is_rescheduled_at_start_for_its_due_time(
 def test_an_incident_stored_but_never_scheduled_is_escalated_at_start(
     sqlite: Engine, tmp_path: Path, receiver: ChatReceiver
 ):
-    clock = Clock()
+    clock = FakeClock(START)
     with running(sqlite, tmp_path, clock, receiver) as first:
         incident_id = first.alert()
         first.escalator.jobs.remove(step_job_id(incident_id, 0))  # the crash window
@@ -418,7 +377,7 @@ def test_email_recipients_get_mail_through_the_configured_smtp_server(
 ):
     with smtp_server() as mailbox:
         smtp = {"smtp_host": mailbox.host, "smtp_port": mailbox.port, "smtp_from": "pager@x.test"}
-        with running(sqlite, tmp_path, Clock(), receiver, **smtp) as srv:
+        with running(sqlite, tmp_path, FakeClock(START), receiver, **smtp) as srv:
             incident_id = srv.alert(team="ops")
             srv.run()
             timeline = srv.incident(incident_id)["timeline"]
@@ -447,15 +406,16 @@ def test_without_an_on_call_configuration_incidents_are_kept_and_nothing_is_sche
     settings = Settings(
         database_url="sqlite:///unused.db", webhook_token=WEBHOOK_TOKEN, api_token=API_TOKEN
     )
+    clock = FakeClock(START)
     app = create_app(
         settings,
-        clock=Clock(),
+        clock=clock,
         database=sqlite,
         metrics_registry=CollectorRegistry(),
         start_scheduler=False,
     )
     with TestClient(app) as client:
-        srv = Server(client, Clock(), receiver)
+        srv = Server(client, clock, receiver)
         incident_id = srv.alert()
         assert srv.incident(incident_id)["status"] == "firing"
         assert srv.pending() == []
@@ -467,7 +427,7 @@ def test_concurrent_runs_of_one_step_notify_once(
     engine: Engine, tmp_path: Path, receiver: ChatReceiver
 ):
     """Two servers on one database, or a job and its reconciled copy: one wins the step."""
-    with running(engine, tmp_path, Clock(), receiver) as srv:
+    with running(engine, tmp_path, FakeClock(START), receiver) as srv:
         incident_id = srv.alert()
         barrier = threading.Barrier(6)
 
@@ -487,7 +447,7 @@ def test_a_crash_during_a_steps_deliveries_is_made_good_at_start(
     sqlite: Engine, tmp_path: Path, receiver: ChatReceiver
 ):
     """The step is committed, the process dies before its messages went out."""
-    clock = Clock()
+    clock = FakeClock(START)
     with running(sqlite, tmp_path, clock, receiver) as first:
         incident_id = first.alert()
         first.escalator.notifier.deliver = lambda *_args: True  # type: ignore[method-assign]

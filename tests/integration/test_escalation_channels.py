@@ -25,9 +25,8 @@ from server.oncall.channels import (
     WebhookSender,
 )
 from sloctl.oncall.config import EmailChannel, SlackChannel, WebhookChannel
-from tests.support.http_double import serve
 from tests.support.processes import free_port
-from tests.support.receivers import ChatReceiver, smtp_server
+from tests.support.receivers import smtp_server
 
 pytestmark = pytest.mark.integration
 
@@ -59,12 +58,6 @@ class Timeline:
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.entries]
-
-
-@pytest.fixture
-def receiver():
-    with serve(ChatReceiver()) as double:
-        yield double
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import pytest
 from server.oncall.jobs import JobQueue
 from tests.support.databases import database
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_remove_prefix_forgets_one_incidents_jobs_only(kind: str, tmp_path: Path):

@@ -9,7 +9,6 @@ freezes below 50 %) may not, and the gate exits 3 with the reason.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -20,8 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ROOT, write
-from tests.support.processes import backfill, free_port, run_prometheus
+from tests.helpers import ROOT, clean_env, write
+from tests.support.processes import (
+    ManagedProcess,
+    backfill,
+    free_port,
+    run_prometheus,
+    sloctl_server,
+)
 from tests.support.traffic import make_traffic
 
 pytestmark = pytest.mark.integration
@@ -75,46 +80,37 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     backfill("\n".join(traffic.openmetrics("http_requests")) + "\n# EOF\n", data, workdir)
     write(workdir / "specs" / "shop.yaml", SPECS)
     with run_prometheus(workdir, data_dir=data) as prom:
-        port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")},
-            "SLOCTL_SERVER_PROMETHEUS_URL": prom.url,
-            "SLOCTL_SERVER_SPECS_DIR": str(workdir / "specs"),
-            "SLOCTL_SERVER_REFRESH_INTERVAL": "1",
-            "DATABASE_URL": f"sqlite:///{workdir / 'server.db'}",
-        }
-        log = workdir / "serve.log"
-        with log.open("wb") as handle:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "sloctl", "serve", "--port", str(port)],
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        url = f"http://127.0.0.1:{port}"
+        server = sloctl_server(
+            workdir / "serve.log",
+            clean_env(
+                SLOCTL_SERVER_PROMETHEUS_URL=prom.url,
+                SLOCTL_SERVER_SPECS_DIR=str(workdir / "specs"),
+                SLOCTL_SERVER_REFRESH_INTERVAL="1",
+                DATABASE_URL=f"sqlite:///{workdir / 'server.db'}",
+            ),
+        )
+        server.start()
         try:
-            # Ready when the server has computed both budgets from Prometheus.
-            deadline = time.monotonic() + 120
-            while True:
-                assert server.poll() is None, log.read_text()[-3000:]
-                try:
-                    slos = httpx.get(f"{url}/api/v1/slos", timeout=10).json()["data"]
-                    if len(slos) == 2 and all(s["status"] != "unknown" for s in slos):
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.5)
-            gate_env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")},
-                "SLOCTL_SERVER_URL": url,
-                "SLOCTL": str(Path(sys.executable).parent / "sloctl"),
-            }
+            server.wait_ready("/healthz", timeout=60)
+            _wait_for_budgets(server)
+            gate_env = clean_env(
+                SLOCTL_SERVER_URL=server.url, SLOCTL=str(Path(sys.executable).parent / "sloctl")
+            )
             gate_env.pop("GITHUB_ACTIONS", None)
-            yield Pipeline(url, gate_env)
+            yield Pipeline(server.url, gate_env)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            server.stop()
+
+
+def _wait_for_budgets(server: ManagedProcess) -> None:
+    """Until the server has computed both budgets from Prometheus (120 s at most)."""
+    deadline = time.monotonic() + 120
+    while True:
+        slos = httpx.get(f"{server.url}/api/v1/slos", timeout=10).json()["data"]
+        if len(slos) == 2 and all(s["status"] != "unknown" for s in slos):
+            return
+        assert time.monotonic() < deadline, server.tail(60)
+        time.sleep(0.5)
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,47 +14,16 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.test_incidents_webhook import (
-    API_TOKEN,
-    HOOK,
-    NOW,
-    URL,
-    Clock,
-    Recorder,
-    alert,
-    make_app,
-    payload,
-)
+from tests.helpers import clean_env
+from tests.support.alertmanager import alert, payload
+from tests.support.clock import NOW, FakeClock
 from tests.support.databases import database
+from tests.support.incidents import API_TOKEN, HOOK, URL, Recorder, make_app
 from tests.support.server import serve_in_thread
 
 pytestmark = pytest.mark.integration
 
 API = {"Authorization": f"Bearer {API_TOKEN}"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def client(kind: str, tmp_path: Path, clock: Clock, recorder: Recorder) -> Iterator[TestClient]:
-    with database(kind, tmp_path) as (_url, engine):
-        app = make_app(tmp_path, engine, clock)
-        with TestClient(app) as test_client:
-            app.state.context.incident_listener = recorder
-            yield test_client
 
 
 def open_incident(client: TestClient, group: str = "orders-availability", **labels: str) -> int:
@@ -67,7 +34,7 @@ def open_incident(client: TestClient, group: str = "orders-availability", **labe
     return int(response.json()["incident_id"])
 
 
-def test_acknowledge_then_resolve(client: TestClient, clock: Clock, recorder: Recorder):
+def test_acknowledge_then_resolve(client: TestClient, clock: FakeClock, recorder: Recorder):
     incident_id = open_incident(client)
     clock.now = NOW + timedelta(minutes=3)
     acked = client.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "alice"}, headers=API)
@@ -99,7 +66,7 @@ def test_acknowledge_then_resolve(client: TestClient, clock: Clock, recorder: Re
     ]
 
 
-def test_list_filters_and_order(client: TestClient, clock: Clock):
+def test_list_filters_and_order(client: TestClient, clock: FakeClock):
     first = open_incident(client, "orders-availability")
     clock.now = NOW + timedelta(minutes=1)
     second = open_incident(client, "billing-latency", team="money")
@@ -137,7 +104,7 @@ def test_writes_need_the_api_token_and_a_name(client: TestClient, recorder: Reco
     assert recorder.calls == [("opened", incident_id)]
 
 
-def test_without_an_api_token_acknowledging_is_refused(kind: str, tmp_path: Path, clock: Clock):
+def test_without_an_api_token_acknowledging_is_refused(kind: str, tmp_path: Path, clock: FakeClock):
     with database(kind, tmp_path) as (_url, engine):
         app = make_app(tmp_path, engine, clock, api_token=None)
         with TestClient(app) as client:
@@ -150,9 +117,7 @@ def test_without_an_api_token_acknowledging_is_refused(kind: str, tmp_path: Path
 
 
 def sloctl(*args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")}
-    if token is not None:
-        env["SLOCTL_SERVER_API_TOKEN"] = token
+    env = clean_env() if token is None else clean_env(SLOCTL_SERVER_API_TOKEN=token)
     return subprocess.run(
         [sys.executable, "-m", "sloctl", *args],
         capture_output=True,
@@ -163,7 +128,7 @@ def sloctl(*args: str, token: str | None = None) -> subprocess.CompletedProcess[
     )
 
 
-def test_cli_lists_acknowledges_and_resolves(tmp_path: Path, clock: Clock):
+def test_cli_lists_acknowledges_and_resolves(tmp_path: Path, clock: FakeClock):
     with database("sqlite", tmp_path) as (_url, engine):
         app = make_app(tmp_path, engine, clock)
         with serve_in_thread(app) as base:

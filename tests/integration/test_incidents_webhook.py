@@ -1,7 +1,7 @@
 """Alertmanager's webhook into the incident store, on SQLite and on PostgreSQL.
 
-Payloads are built here in Alertmanager's version 4 shape (receiver,
-groupKey, alerts with fingerprints, RFC 3339 times with nanoseconds). The
+Payloads are in Alertmanager's version 4 shape (tests/support/alertmanager.py:
+receiver, groupKey, alerts with fingerprints, RFC 3339 times with nanoseconds). The
 same notification 50 times, concurrently, and out of order must leave one
 correct incident; bad payloads, oversized bodies and bad credentials get a
 4xx with a reason and create nothing.
@@ -13,139 +13,24 @@ import base64
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
 
-from server.app import create_app
-from server.settings import Settings
 from sloctl.oncall.config import parse_oncall
+from tests.support.alertmanager import ZERO, alert, payload
+from tests.support.clock import NOW, FakeClock
 from tests.support.databases import database
+from tests.support.incidents import API_TOKEN, HOOK, HOOK_TOKEN, URL, Recorder, make_app
 from tests.support.server import serve_in_thread
 
 pytestmark = pytest.mark.integration
 
-HOOK_TOKEN = "hook-s3cret"
-API_TOKEN = "api-s3cret"
-HOOK = {"Authorization": f"Bearer {HOOK_TOKEN}"}
-URL = "/api/v1/alerts/alertmanager"
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-T1 = "2026-11-24T11:50:01.123456789Z"
 T2 = "2026-11-24T11:58:30.5Z"
-ZERO = "0001-01-01T00:00:00Z"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Recorder:
-    """An incident listener that remembers what it heard."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, int]] = []
-        self.lock = threading.Lock()
-
-    def _add(self, kind: str, incident_id: int) -> None:
-        with self.lock:
-            self.calls.append((kind, incident_id))
-
-    def opened(self, incident_id: int) -> None:
-        self._add("opened", incident_id)
-
-    def acknowledged(self, incident_id: int) -> None:
-        self._add("acknowledged", incident_id)
-
-    def resolved(self, incident_id: int) -> None:
-        self._add("resolved", incident_id)
-
-
-def alert(fingerprint: str, status: str = "firing", starts: str = T1, ends: str = ZERO, **labels):
-    return {
-        "status": status,
-        "labels": {
-            "alertname": "SLOBurnPage",
-            "slo": "orders-availability",
-            "service": "orders",
-            "severity": "page",
-            "team": "shop",
-            **labels,
-        },
-        "annotations": {"summary": "orders-availability burns its budget"},
-        "startsAt": starts,
-        "endsAt": ends,
-        "generatorURL": "http://prometheus.invalid/graph?g0.expr=x",
-        "fingerprint": fingerprint,
-    }
-
-
-def payload(*alerts: dict[str, Any], group: str = "orders-availability", **extra: Any):
-    firing = any(a["status"] == "firing" for a in alerts)
-    common = {k: v for k, v in alerts[0]["labels"].items() if k != "window"} if alerts else {}
-    body = {
-        "version": "4",
-        "receiver": "sloctl-server",
-        "status": "firing" if firing else "resolved",
-        "groupKey": f'{{}}/{{severity="page"}}:{{slo="{group}"}}',
-        "truncatedAlerts": 0,
-        "groupLabels": {"slo": group},
-        "commonLabels": common,
-        "commonAnnotations": {"summary": f"{group} burns its budget", "description": "fast burn"},
-        "externalURL": "http://alertmanager.invalid:9093",
-        "alerts": list(alerts),
-    }
-    body.update(extra)
-    return body
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def make_app(tmp_path: Path, engine: Any, clock: Clock, **settings: Any):
-    values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path / 'unused.db'}",
-        "webhook_token": HOOK_TOKEN,
-        "api_token": API_TOKEN,
-        "webhook_max_bytes": 64 * 1024,
-    }
-    values.update(settings)
-    return create_app(
-        Settings(**values),
-        clock=clock,
-        database=engine,
-        metrics_registry=CollectorRegistry(),
-        start_scheduler=False,
-    )
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def client(kind: str, tmp_path: Path, clock: Clock, recorder: Recorder) -> Iterator[TestClient]:
-    with database(kind, tmp_path) as (_url, engine):
-        app = make_app(tmp_path, engine, clock)
-        with TestClient(app) as test_client:
-            app.state.context.incident_listener = recorder
-            yield test_client
 
 
 def incidents(client: TestClient) -> list[dict[str, Any]]:
@@ -168,7 +53,7 @@ def kinds(client: TestClient, incident_id: int) -> list[str]:
 
 
 def test_firing_then_resolved_is_one_incident_linked_to_its_slo(
-    client: TestClient, clock: Clock, recorder: Recorder
+    client: TestClient, clock: FakeClock, recorder: Recorder
 ):
     firing = client.post(URL, json=payload(alert("aa01")), headers=HOOK)
     assert firing.status_code == 200, firing.text
@@ -225,7 +110,7 @@ def test_the_same_notification_50_times_is_one_incident(client: TestClient, reco
 
 
 def test_50_concurrent_copies_of_a_notification_open_one_incident(
-    kind: str, tmp_path: Path, clock: Clock
+    kind: str, tmp_path: Path, clock: FakeClock
 ):
     recorder = Recorder()
     with database(kind, tmp_path) as (_url, engine):
@@ -273,7 +158,7 @@ def test_resolved_before_firing_leaves_a_resolved_incident(client: TestClient, r
 
 
 def test_a_new_firing_episode_reopens_the_incident(
-    client: TestClient, clock: Clock, recorder: Recorder
+    client: TestClient, clock: FakeClock, recorder: Recorder
 ):
     incident_id = client.post(URL, json=payload(alert("aa01")), headers=HOOK).json()["incident_id"]
     client.post(URL, json=payload(alert("aa01", "resolved", ends=T2)), headers=HOOK)
@@ -499,7 +384,9 @@ def test_webhook_credentials(client: TestClient, headers: dict[str, str], status
         assert len(incidents(client)) == 1
 
 
-def test_without_a_webhook_token_the_webhook_is_refused(kind: str, tmp_path: Path, clock: Clock):
+def test_without_a_webhook_token_the_webhook_is_refused(
+    kind: str, tmp_path: Path, clock: FakeClock
+):
     with database(kind, tmp_path) as (_url, engine):
         app = make_app(tmp_path, engine, clock, webhook_token=None)
         with TestClient(app) as client:

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -50,7 +51,7 @@ def client(tmp_path: Path, oncall_file: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def people(body: dict) -> dict[str, str | None]:
+def people(body: dict[str, Any]) -> dict[str, str | None]:
     return {
         row["schedule"]: row["person"]["id"] if row["person"] else None
         for team in body["data"]
@@ -79,10 +80,13 @@ def test_who_is_on_call_now(client: TestClient) -> None:
         ("2026-11-24T22:00:00Z", "dave"),
         ("2026-11-24T23:00:00+01:00", "dave"),
         ("2026-11-24T22:00:00", "dave"),  # no offset: UTC
+        # 19:30 Berlin: Bob, before Dave's night; as New York's 18:30 (00:30 Berlin), Dave.
+        ("2026-11-24T18:30:00", "bob"),
         ("2026-12-25T12:00:00Z", "bob"),  # the Christmas override
         ("2026-11-30T08:30:00Z", "carol"),  # Monday 09:30 Berlin: next weekly shift
     ],
 )
+@pytest.mark.usefixtures("new_york_local_time")  # naive times must not be read as local
 def test_who_is_on_call_at(client: TestClient, at: str, expected: str) -> None:
     response = client.get("/api/v1/oncall", params={"at": at, "team": "shop"})
     assert response.status_code == 200, response.text

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,6 @@ from sloctl.oncall.schedule import on_call
 from sloctl.spec.loader import load_specs
 from sloctl.spec.routing import RoutingSpec, ServerWebhook, Timing, Timings
 from tests.helpers import write
-from tests.support.http_double import serve
 from tests.support.processes import (
     ManagedProcess,
     backfill,
@@ -45,6 +42,7 @@ from tests.support.processes import (
     prometheus_config,
     run_alertmanager,
     run_prometheus,
+    sloctl_server,
 )
 from tests.support.receivers import ChatReceiver
 from tests.support.traffic import COUNTER_OFFSET
@@ -54,8 +52,8 @@ pytestmark = pytest.mark.integration
 WEBHOOK_TOKEN = "e2e-webhook-token"
 API_TOKEN = "e2e-api-token"
 RULE_INTERVAL = "2s"
-#: Each escalation step waits this long (0.1 minutes).
-STEP_WAIT = timedelta(seconds=6)
+#: How long past a step's recorded due time the test looks for what it did (or did not do).
+MARGIN = timedelta(seconds=2)
 SPEC = """\
 apiVersion: sloctl.dev/v1
 kind: ServiceSLOs
@@ -112,14 +110,25 @@ def _traffic(end: int) -> str:
     return "\n".join(lines) + "\n# EOF\n"
 
 
-def _until(what: str, check: Callable[[], Any], timeout: float = 60, log: str = "") -> Any:
+def _until(what: str, check: Callable[[], Any], timeout: float, logs: Callable[[], str]) -> Any:
+    """``check()``'s first truthy value; on a time-out, fails with the logs as they are then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout}s\n{log}")
+    raise AssertionError(f"{what}: not within {timeout}s\n{logs()}")
+
+
+def _past(due: str) -> None:
+    """Sleep until MARGIN after ``due``, a time the server recorded on a timeline."""
+    moment = datetime.fromisoformat(due) + MARGIN
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+
+
+def _escalations(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in timeline if e["kind"] == "escalated"]
 
 
 @dataclasses.dataclass
@@ -136,22 +145,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        sloctl = str(Path(sys.executable).with_name("sloctl"))
-        self.process = ManagedProcess(
-            name="sloctl-server",
-            args=[sloctl, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            log=self.workdir / "server.log",
-            url=self.url,
-        )
-        with self.process.log.open("ab") as handle:
-            # ManagedProcess.start inherits the environment; the server gets its own.
-            self.process.proc = subprocess.Popen(
-                self.process.args,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=self.env,
-            )
+        self.process = sloctl_server(self.workdir / "server.log", self.env, self.port)
+        self.process.start()
         self.process.wait_ready("/healthz", timeout=60)
 
     def kill(self) -> None:
@@ -177,6 +172,11 @@ class Server:
         response.raise_for_status()
         return dict(response.json())
 
+    def timeline_once_notified(self, incident_id: int) -> list[dict[str, Any]] | None:
+        """The incident's timeline once a delivery is on it, else None."""
+        timeline: list[dict[str, Any]] = self.incident(incident_id)["timeline"]
+        return timeline if any(e["kind"] == "notified" for e in timeline) else None
+
     def ack(self, incident_id: int, by: str) -> dict[str, Any]:
         response = httpx.post(
             f"{self.url}/api/v1/incidents/{incident_id}/ack",
@@ -186,12 +186,6 @@ class Server:
         )
         assert response.status_code == 200, response.text
         return dict(response.json())
-
-
-@pytest.fixture
-def receiver() -> Iterator[ChatReceiver]:
-    with serve(ChatReceiver()) as double:
-        yield double
 
 
 def test_a_page_reaches_the_person_on_call_escalates_across_a_crash_and_closes(
@@ -204,8 +198,6 @@ def test_a_page_reaches_the_person_on_call_escalates_across_a_crash_and_closes(
     )
     oncall_file = write(tmp_path / "oncall.yaml", oncall_text)
     config = parse_oncall(oncall_text, str(oncall_file))
-    [on_duty] = on_call(config, "web-primary", datetime.now(UTC))
-    off_duty = "dave" if on_duty.id == "alice" else "alice"
 
     # --- the server -----------------------------------------------------------------
     token_file = write(tmp_path / "webhook-token", WEBHOOK_TOKEN + "\n")
@@ -255,42 +247,50 @@ def test_a_page_reaches_the_person_on_call_escalates_across_a_crash_and_closes(
                 data_dir=data,
                 extra_flags=["--rules.alert.resend-delay=1s"],
             ) as prom:
-                logs = lambda: server.tail() + am.tail() + prom.tail()  # noqa: E731
+
+                def logs() -> str:
+                    return server.tail() + am.tail() + prom.tail()
+
                 # --- the page: one incident, the person on call notified once --------
-                [incident] = _until("an incident", server.incidents, 90, logs())
+                [incident] = _until("an incident", server.incidents, 90, logs)
                 assert incident["status"] == "firing"
                 assert incident["slo"] == "shop-availability"
                 assert incident["team"] == "web"
                 assert incident["policy"] == "web"
                 incident_id = incident["id"]
-                _until("the first notification", lambda: receiver.paths(), 30, logs())
+                _until("the first notification", receiver.paths, 30, logs)
+                # (once the delivery is on the timeline: a kill between the receiver's
+                # answer and that entry would, by design, send it again at start)
+                timeline = _until(
+                    "the delivery on the timeline",
+                    lambda: server.timeline_once_notified(incident_id),
+                    10,
+                    logs,
+                )
+                # Who was on call when the step ran (not when the test started: a run
+                # may cross the midnight handoff).
+                first = _escalations(timeline)[0]
+                [on_duty] = on_call(config, "web-primary", datetime.fromisoformat(first["at"]))
+                off_duty = "dave" if on_duty.id == "alice" else "alice"
+                assert first["detail"]["recipients"] == [on_duty.name]
                 assert receiver.paths() == [f"/slack/{on_duty.id}"]
                 slack = receiver.bodies()[0]
                 assert "shop-availability" in slack["text"]
 
                 # --- SIGKILL while step 2 waits; it happens after the restart, once --
-                # (once the delivery is on the timeline: a kill between the receiver's
-                # answer and that entry would, by design, send it again at start)
-                _until(
-                    "the delivery on the timeline",
-                    lambda: any(
-                        e["kind"] == "notified" for e in server.incident(incident_id)["timeline"]
-                    ),
-                    10,
-                    logs(),
-                )
                 server.kill()
-                time.sleep(STEP_WAIT.total_seconds())  # the step falls due while down
+                _past(first["detail"]["next_at"])  # the step falls due while down
                 assert receiver.paths() == [f"/slack/{on_duty.id}"]
                 server.start()
-                _until("bob after the restart", lambda: "/hook/bob" in receiver.paths(), 30, logs())
+                _until("bob after the restart", lambda: "/hook/bob" in receiver.paths(), 30, logs)
                 # --- an acknowledgement stops step 3 --------------------------------
                 acked = server.ack(incident_id, "bob")
                 assert acked["status"] == "acknowledged"
-                time.sleep(STEP_WAIT.total_seconds() + 2)
+                second = _escalations(server.incident(incident_id)["timeline"])[1]
+                _past(second["detail"]["next_at"])  # when carol's step would have run
                 assert receiver.paths() == [f"/slack/{on_duty.id}", "/hook/bob"]
                 timeline = server.incident(incident_id)["timeline"]
-                escalated = [e for e in timeline if e["kind"] == "escalated"]
+                escalated = _escalations(timeline)
                 assert [e["detail"]["step"] for e in escalated] == [0, 1]
                 due = datetime.fromisoformat(escalated[0]["detail"]["next_at"])
                 assert datetime.fromisoformat(escalated[1]["at"]) >= due
@@ -303,7 +303,7 @@ def test_a_page_reaches_the_person_on_call_escalates_across_a_crash_and_closes(
                 "the incident resolved by Alertmanager",
                 lambda: [i for i in server.incidents() if i["status"] == "resolved"],
                 60,
-                logs(),
+                logs,
             )
             assert [i["id"] for i in closed] == [incident_id]
             assert closed[0]["resolved_by"] == "alertmanager"
@@ -316,4 +316,6 @@ def test_a_page_reaches_the_person_on_call_escalates_across_a_crash_and_closes(
 def bob_posts_once(receiver: ChatReceiver) -> bool:
     [post] = receiver.posts("/hook/bob")
     body = post.json
-    return body["kind"] == "page" and body["escalation"]["step"] == 1 and body["recipient"] == "Bob"
+    return bool(
+        body["kind"] == "page" and body["escalation"]["step"] == 1 and body["recipient"] == "Bob"
+    )

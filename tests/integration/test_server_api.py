@@ -8,13 +8,15 @@ checked against a real Prometheus in test_server_budgets.py.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
@@ -25,7 +27,8 @@ from server.budget import queries
 from server.prometheus import Sample
 from server.settings import Settings
 from sloctl.spec.models import SLO
-from tests.helpers import write
+from tests.helpers import CliResult, scrub_env, write
+from tests.support.clock import NOW, FakeClock
 from tests.support.databases import database
 from tests.support.server import PrometheusDouble
 
@@ -33,7 +36,6 @@ pytestmark = pytest.mark.integration
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def spec(service: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -48,14 +50,6 @@ def spec(service: str, name: str, **extra: Any) -> dict[str, Any]:
     }
     data.update(extra)
     return SLO.model_validate(data).model_dump(mode="json", by_alias=True)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Answers:
@@ -118,11 +112,6 @@ def answers() -> Answers:
 @pytest.fixture
 def double(answers: Answers) -> PrometheusDouble:
     return PrometheusDouble(answer=answers)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 def make_app(tmp_path: Path, double: PrometheusDouble, clock: FakeClock, **settings: Any):
@@ -524,27 +513,21 @@ def test_the_api_on_postgresql(tmp_path: Path, double: PrometheusDouble, clock: 
             assert client.get("/readyz").json()["checks"]["database"]["ok"] is True
 
 
-def test_serve_freezes_the_start_up_heap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_freezes_the_start_up_heap(
+    cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``sloctl serve`` keeps start-up objects out of full collections (gc.freeze).
 
     A full collection that walks them stalls every request for 100 ms or more
     (bench/webhook_ingest.py); apps built by tests must not freeze, or their
     cycles would never be freed.
     """
-    import gc
-
-    import uvicorn
-    from typer.testing import CliRunner
-
-    from sloctl.cli import app as cli
-
     served: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app))
+    scrub_env(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
-    monkeypatch.delenv("SLOCTL_SERVER_SPECS_DIR", raising=False)
-    monkeypatch.delenv("SLOCTL_SERVER_ONCALL_CONFIG", raising=False)
-    result = CliRunner().invoke(cli, ["serve", "--port", "1"])
-    assert result.exit_code == 0, result.output
+    result = cli("serve", "--port", "1")
+    assert result.code == 0, result.err
     gc.unfreeze()
     try:
         with TestClient(served[0]) as client:

@@ -9,7 +9,7 @@ connections and a Prometheus header that holds a token, so the failure paths log
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 import time
@@ -17,15 +17,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from server.settings import Settings
-from tests.helpers import write
-from tests.support.databases import INSTALL_POSTGRES, POSTGRES_URL
-from tests.support.processes import free_port
+from tests.helpers import clean_env, write
+from tests.support.alertmanager import alert, payload
+from tests.support.processes import ManagedProcess, free_port, sloctl_server
+from tests.support.sample import postgres_schema_url
 
 pytestmark = pytest.mark.integration
 
@@ -46,39 +47,22 @@ spec:
 
 
 @dataclass
-class Served:
-    url: str
+class SecretEnv:
+    """The secrets, each in a file, and the environment naming those files."""
+
     secrets: dict[str, str]
     env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen[bytes]
 
 
-def _with_password(url: str, password: str, schema: str) -> str:
-    """POSTGRES_URL with a password and a search path of its own."""
+def _with_password(url: str, password: str) -> str:
+    """A PostgreSQL URL (user@host...) with ``password`` for its user."""
     scheme, rest = url.split("://", 1)
     userinfo, host = rest.split("@", 1)
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:{password}@{host}?options=-csearch_path%3D{schema}"
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:{password}@{host}"
 
 
 @pytest.fixture
-def schema() -> Iterator[str]:
-    name = f"sloctl_secrets_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as err:
-        pytest.fail(f"PostgreSQL is required for this test ({err}); {INSTALL_POSTGRES}")
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{name}"')
-        try:
-            yield name
-        finally:
-            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
-
-
-@pytest.fixture
-def served(tmp_path: Path, schema: str) -> Iterator[Served]:
+def secret_env(tmp_path: Path) -> Iterator[SecretEnv]:
     # Distinct, greppable values: any appearance anywhere is a leak.
     secrets = {
         "api": f"apitok-{uuid.uuid4().hex}",
@@ -89,58 +73,64 @@ def served(tmp_path: Path, schema: str) -> Iterator[Served]:
     files = tmp_path / "run-secrets"
     write(files / "api-token", secrets["api"] + "\n")
     write(files / "webhook-token", secrets["webhook"] + "\n")
-    write(files / "database-url", _with_password(POSTGRES_URL, secrets["db"], schema) + "\n")
     write(
         files / "prometheus-headers",
         '{"Authorization": "Bearer ' + secrets["prometheus"] + '"}\n',
     )
     specs = tmp_path / "specs"
     write(specs / "orders.yaml", SPEC)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")},
-        "SLOCTL_SERVER_API_TOKEN_FILE": str(files / "api-token"),
-        "SLOCTL_SERVER_WEBHOOK_TOKEN_FILE": str(files / "webhook-token"),
-        "DATABASE_URL_FILE": str(files / "database-url"),
-        "SLOCTL_SERVER_PROMETHEUS_HEADERS_FILE": str(files / "prometheus-headers"),
-        # Nothing listens there: every refresh fails and is logged.
-        "SLOCTL_SERVER_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
-        "SLOCTL_SERVER_SPECS_DIR": str(specs),
-        "SLOCTL_SERVER_REFRESH_INTERVAL": "0.5",
-        "SLOCTL_SERVER_LOG_LEVEL": "DEBUG",
-    }
-    env.pop("DATABASE_URL", None)
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as handle:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sloctl", "serve", "--port", str(port)],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env=env,
+    with postgres_schema_url() as database_url:
+        write(files / "database-url", _with_password(database_url, secrets["db"]) + "\n")
+        env = clean_env(
+            SLOCTL_SERVER_API_TOKEN_FILE=str(files / "api-token"),
+            SLOCTL_SERVER_WEBHOOK_TOKEN_FILE=str(files / "webhook-token"),
+            DATABASE_URL_FILE=str(files / "database-url"),
+            SLOCTL_SERVER_PROMETHEUS_HEADERS_FILE=str(files / "prometheus-headers"),
+            # Nothing listens there: every refresh fails and is logged.
+            SLOCTL_SERVER_PROMETHEUS_URL=f"http://127.0.0.1:{free_port()}",
+            SLOCTL_SERVER_SPECS_DIR=str(specs),
+            SLOCTL_SERVER_REFRESH_INTERVAL="0.5",
+            SLOCTL_SERVER_LOG_LEVEL="DEBUG",
         )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+        yield SecretEnv(secrets, env)
+
+
+@pytest.fixture
+def served(tmp_path: Path, secret_env: SecretEnv) -> Iterator[ManagedProcess]:
+    """``sloctl serve`` with the secrets' environment, ready."""
+    server = sloctl_server(tmp_path / "serve.log", secret_env.env)
+    server.start()
     try:
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-            assert time.monotonic() < deadline, log.read_text()
-        yield Served(url, secrets, env, log, proc)
+        server.wait_ready("/healthz", timeout=60)
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
+
+
+def _records(log: Path) -> list[dict[str, Any]]:
+    """The server's JSON log lines, parsed."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def _wait_for_messages(server: ManagedProcess, message: str, count: int) -> None:
+    """Until the server has logged ``message`` ``count`` times (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while sum(r.get("message") == message for r in _records(server.log)) < count:
+        assert time.monotonic() < deadline, (
+            f"{message!r} not logged {count} times:\n{server.tail()}"
+        )
+        time.sleep(0.1)
 
 
 def _leaks(text: str, secrets: dict[str, str]) -> list[str]:
     return [name for name, value in secrets.items() if value in text]
 
 
-def test_secrets_from_files_work_and_never_appear_in_logs_or_responses(served: Served):
-    url, secrets = served.url, served.secrets
+def test_secrets_from_files_work_and_never_appear_in_logs_or_responses(
+    served: ManagedProcess, secret_env: SecretEnv
+):
+    secrets = secret_env.secrets
     bodies: list[str] = []
 
     def keep(response: httpx.Response) -> httpx.Response:
@@ -148,35 +138,19 @@ def test_secrets_from_files_work_and_never_appear_in_logs_or_responses(served: S
         bodies.append(str(response.headers))
         return response
 
-    with httpx.Client(base_url=url, timeout=30) as client:
-        # The tokens read from the files are the ones in force.
+    # The SLO of the specs dir: its refreshes fail against the absent Prometheus, logged.
+    _wait_for_messages(served, "budget refresh failed", 2)
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        # The tokens read from the files are the ones in force (a token is set: 401, not 403).
         good = {"Authorization": f"Bearer {secrets['api']}"}
-        assert keep(client.put("/api/v1/slos", json={"slos": []})).status_code in (401, 403)
+        assert keep(client.put("/api/v1/slos", json={"slos": []})).status_code == 401
         wrong = {"Authorization": "Bearer not-the-token"}
-        assert keep(client.put("/api/v1/slos", json={"slos": []}, headers=wrong)).status_code in (
-            401,
-            403,
-        )
+        assert keep(client.put("/api/v1/slos", json={"slos": []}, headers=wrong)).status_code == 401
         assert keep(client.put("/api/v1/slos", json={"slos": "x"}, headers=good)).status_code == 422
         applied = keep(client.put("/api/v1/slos", json={"slos": []}, headers=good))
         assert applied.status_code == 200, applied.text
         # The webhook token read from its file is the one Alertmanager must send.
-        page = {
-            "version": "4",
-            "receiver": "sloctl-server",
-            "status": "firing",
-            "groupKey": '{}:{slo="orders-availability"}',
-            "groupLabels": {"slo": "orders-availability"},
-            "commonLabels": {"slo": "orders-availability", "severity": "page"},
-            "alerts": [
-                {
-                    "status": "firing",
-                    "labels": {"alertname": "SLOBurn", "slo": "orders-availability"},
-                    "startsAt": "2026-11-24T10:00:00Z",
-                    "fingerprint": "00ff",
-                }
-            ],
-        }
+        page = payload(alert("00ff"))
         hook = "/api/v1/alerts/alertmanager"
         assert keep(client.post(hook, json=page, headers=wrong)).status_code == 401
         assert keep(client.post(hook, json=page, headers=good)).status_code == 401
@@ -196,33 +170,42 @@ def test_secrets_from_files_work_and_never_appear_in_logs_or_responses(served: S
             "/api/v1/incidents",
         ):
             keep(client.get(path))
-        # Let a few refreshes fail against the absent Prometheus (and log why).
-        time.sleep(2)
-    served.proc.terminate()
-    served.proc.wait(timeout=30)
-    log = served.log.read_text()
-    assert '"level": "DEBUG"' in log or '"level": "WARNING"' in log or "ERROR" in log, log[:2000]
-    assert "refresh" in log.lower(), "the failing refreshes should have been logged"
+    # With no SLO left after the apply, refreshes fail reading the firing alerts.
+    _wait_for_messages(served, "firing alerts not read", 2)
+    served.stop()
+    prometheus = secret_env.env["SLOCTL_SERVER_PROMETHEUS_URL"]
+    failures = [
+        r
+        for r in _records(served.log)
+        if (r["logger"], r["level"]) == ("sloctl.server.refresh", "WARNING")
+    ]
+    assert {r["message"] for r in failures} == {"budget refresh failed", "firing alerts not read"}
+    for failure in failures:
+        assert failure["error"].startswith(f"Prometheus at {prometheus} did not answer"), failure
+    log = served.log.read_text(encoding="utf-8", errors="replace")
     assert _leaks(log, secrets) == [], f"secrets in the server log: {_leaks(log, secrets)}"
     responses = "\n".join(bodies)
     assert _leaks(responses, secrets) == [], f"secrets in responses: {_leaks(responses, secrets)}"
 
 
-def test_settings_repr_and_errors_hide_secrets(served: Served, monkeypatch: pytest.MonkeyPatch):
-    for key, value in served.env.items():
+def test_settings_repr_and_errors_hide_secrets(
+    secret_env: SecretEnv, monkeypatch: pytest.MonkeyPatch
+):
+    for key, value in secret_env.env.items():
         if key.startswith(("SLOCTL_SERVER_", "DATABASE_URL")):
             monkeypatch.setenv(key, value)
     settings = Settings()
+    secrets = secret_env.secrets
     # The values are read...
     assert settings.api_token is not None
-    assert settings.api_token.get_secret_value() == served.secrets["api"]
+    assert settings.api_token.get_secret_value() == secrets["api"]
     assert settings.webhook_token is not None
-    assert settings.webhook_token.get_secret_value() == served.secrets["webhook"]
-    assert served.secrets["db"] in settings.database_url
-    assert settings.prometheus_headers["Authorization"].endswith(served.secrets["prometheus"])
+    assert settings.webhook_token.get_secret_value() == secrets["webhook"]
+    assert secrets["db"] in settings.database_url
+    assert settings.prometheus_headers["Authorization"].endswith(secrets["prometheus"])
     # ...and not shown.
     for text in (repr(settings), str(settings)):
-        assert _leaks(text, served.secrets) == [], text
+        assert _leaks(text, secrets) == [], text
         assert "postgres:**********@127.0.0.1" in text
         assert "'Authorization': '**********'" in text
 
@@ -233,11 +216,7 @@ def test_serve_error_on_an_unreachable_database_hides_its_password(tmp_path: Pat
         tmp_path / "database-url",
         f"postgresql://postgres:{password}@127.0.0.1:{free_port()}/test\n",
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")},
-        "DATABASE_URL_FILE": str(db_file),
-    }
-    env.pop("DATABASE_URL", None)
+    env = clean_env(DATABASE_URL_FILE=str(db_file))
     result = subprocess.run(
         [sys.executable, "-m", "sloctl", "serve", "--port", str(free_port())],
         capture_output=True,
@@ -267,10 +246,7 @@ def test_invalid_settings_are_named_without_their_values(
 ):
     secret = f"sec-{uuid.uuid4().hex}"
     path = write(tmp_path / "value", value.replace("SECRET", secret))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")},
-        f"{variable}_FILE": str(path),
-    }
+    env = clean_env(**{f"{variable}_FILE": str(path)})
     result = subprocess.run(
         [sys.executable, "-m", "sloctl", "serve", "--port", str(free_port())],
         capture_output=True,

@@ -57,7 +57,7 @@ class GrafanaDouble(Double):
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1
 
-    def _refuse(self, status: int, message: str, **extra: Any) -> tuple[int, Any]:
+    def _refuse(self, status: int, message: str, /, **extra: Any) -> tuple[int, Any]:
         self.problems.append(f"{status} {message}")
         return status, {"message": message, **extra}
 

@@ -101,7 +101,7 @@ class ElasticsearchDouble(HttpDouble):
             ((name, value),) = body.items()
             if isinstance(value, Mapping):
                 value = value["value"]
-            return fields.get(name) == value
+            return bool(fields.get(name) == value)
         if kind == "terms":
             ((name, values),) = body.items()
             return fields.get(name) in values

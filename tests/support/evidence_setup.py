@@ -7,7 +7,7 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ from server.evidence import backends_from_settings
 from server.evidence.model import Exemplar
 from server.settings import Settings
 from tests.helpers import write
+from tests.support.clock import NOW as NOW
+from tests.support.clock import FakeClock as FakeClock
 from tests.support.elasticsearch_double import ElasticsearchDouble
 from tests.support.http_double import serve
 from tests.support.jaeger_double import JaegerDouble, fake_trace
 from tests.support.server import PrometheusDouble
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 FAILED = "0af7651916cd43dd8448eb211c80319c"
 SLOW = "4bf92f3577b34da6a3ce929d0e0e4736"
 FAST = "1111111111111111aaaaaaaaaaaaaaaa"
@@ -68,14 +69,6 @@ spec:
           errors: http_requests_total{service="billing",code=~"5.."}
           total: http_requests_total{service="billing"}
 """
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

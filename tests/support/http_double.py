@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -103,8 +103,11 @@ def _handler(double: HttpDouble) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+Double = TypeVar("Double", bound=HttpDouble)
+
+
 @contextlib.contextmanager
-def serve(double: HttpDouble) -> Iterator[HttpDouble]:
+def serve(double: Double) -> Iterator[Double]:
     """Run the double on a free loopback port for the duration of the block."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(double))
     server.daemon_threads = True

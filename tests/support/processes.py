@@ -1,4 +1,5 @@
-"""Real Prometheus and Alertmanager processes for tests: free loopback ports, temp dirs.
+"""Real Prometheus, Alertmanager and ``sloctl serve`` processes for tests: free loopback
+ports, temp dirs.
 
 Each helper fails the test (never skips) when the binary is missing, with the
 command that installs it. Processes are stopped and reaped on exit; their logs
@@ -12,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,20 +35,27 @@ def free_port() -> int:
 
 @dataclass
 class ManagedProcess:
-    """A child process with a log file, stopped by :meth:`stop`."""
+    """A child process with a log file, stopped by :meth:`stop`.
+
+    ``env`` is the child's whole environment; ``None`` inherits this process's.
+    """
 
     name: str
     args: list[str]
     log: Path
     url: str = ""
+    env: dict[str, str] | None = field(default=None, repr=False)
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
-        handle = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            self.args, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        handle.close()
+        with self.log.open("ab") as handle:
+            self.proc = subprocess.Popen(
+                self.args,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=self.env,
+            )
 
     def wait_ready(self, path: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -85,6 +94,22 @@ class ManagedProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=timeout)
+
+
+def sloctl_server(log: Path, env: dict[str, str], port: int | None = None) -> ManagedProcess:
+    """``sloctl serve`` on 127.0.0.1 (a free port unless given) with exactly ``env``; not started.
+
+    The settings come from ``env`` alone (build it with tests.helpers.clean_env), so
+    the developer's SLOCTL_* variables never reach the server under test.
+    """
+    port = port or free_port()
+    return ManagedProcess(
+        name="sloctl-server",
+        args=[sys.executable, "-m", "sloctl", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        log=log,
+        url=f"http://127.0.0.1:{port}",
+        env=env,
+    )
 
 
 @dataclass

@@ -4,7 +4,8 @@
 webhooks and generic JSON webhooks: it records every POST and answers with
 the statuses it is told to (``fail_next``), then 200 ``ok`` as Slack does.
 ``smtp_server`` runs aiosmtpd, a real SMTP server, on a free loopback port and
-keeps every message it accepts.
+keeps every message it accepts. The ``receiver`` fixture (through
+tests/integration/conftest.py) is a served ``ChatReceiver``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
-from tests.support.http_double import HttpDouble, Reply, Request
+from tests.support.http_double import HttpDouble, Reply, Request, serve
 from tests.support.processes import free_port
 
 
@@ -46,6 +48,13 @@ class ChatReceiver(HttpDouble):
 
     def bodies(self, path: str | None = None) -> list[Any]:
         return [r.json for r in self.posts(path)]
+
+
+@pytest.fixture
+def receiver() -> Iterator[ChatReceiver]:
+    """A :class:`ChatReceiver` serving on a free loopback port for the test."""
+    with serve(ChatReceiver()) as double:
+        yield double
 
 
 @dataclass

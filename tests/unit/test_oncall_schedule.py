@@ -182,10 +182,14 @@ def test_nobody_on_call_has_no_shift() -> None:
     assert shift_at(config(BERLIN_DAILY_SPRING), "s", utc("2026-03-01T00:00")) is None
 
 
+@pytest.mark.usefixtures("new_york_local_time")
 def test_naive_instants_are_utc() -> None:
     cfg = config(BERLIN_DAILY_SPRING)
     naive = datetime(2026, 3, 29, 7, 0)
     assert on_call(cfg, "s", naive) == on_call(cfg, "s", naive.replace(tzinfo=UTC))
+    # 05:00 UTC is 07:00 in Berlin, before a's 09:00 handoff: c. Read as New York's
+    # local 05:00 (09:00 UTC, 11:00 Berlin) it would be a.
+    assert [p.id for p in on_call(cfg, "s", datetime(2026, 3, 29, 5, 0))] == ["c"]
 
 
 def test_recipients_cover_every_target_once() -> None:
