@@ -113,6 +113,7 @@ class Refresher:
             if self.engine is None:
                 self.cache.fail("SLOCTL_SERVER_PROMETHEUS_URL is not set", at)
                 return False
+            log.debug("refreshing budgets", extra={"slos": len(slos), "at": at.isoformat()})
             start = time.perf_counter()
             try:
                 result = self.engine.refresh(slos, at)

@@ -24,7 +24,7 @@ import yaml
 
 from sloctl.demo import Demo, DemoConfig
 from sloctl.spec.loader import load_specs
-from tests.helpers import ROOT, require_binary
+from tests.helpers import ROOT, clean_env, require_binary
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -92,7 +92,7 @@ def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path)
     ports = {name: free_port() for name in ("orders", "server", "prometheus", "alertmanager")}
     workdir = tmp_path / "demo"
     logs = workdir / "logs"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLOCTL_", "DATABASE_URL"))}
+    env = clean_env()
     args = [
         sys.executable,
         "-m",

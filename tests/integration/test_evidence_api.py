@@ -18,13 +18,12 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from server.app import create_app
+from tests.support.clock import NOW, FakeClock
 from tests.support.evidence_setup import (
     BILLING,
     EXEMPLAR,
     FAILED,
-    NOW,
     SLOW,
-    FakeClock,
     evidence_app,
     make_settings,
 )

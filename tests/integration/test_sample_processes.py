@@ -94,11 +94,9 @@ def test_service_and_loadgen_processes_with_otlp_export(tmp_path: Path, receiver
         args=[sys.executable, "-m", "sample_service", "--port", str(port)],
         log=tmp_path / "orders.log",
         url=f"http://127.0.0.1:{port}",
+        env=env,
     )
-    with service.log.open("ab") as log:
-        service.proc = subprocess.Popen(
-            service.args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+    service.start()
     try:
         service.wait_ready("/healthz", timeout=30)
         loadgen = subprocess.run(

@@ -183,6 +183,7 @@ def test_secrets_from_files_work_and_never_appear_in_logs_or_responses(
     for failure in failures:
         assert failure["error"].startswith(f"Prometheus at {prometheus} did not answer"), failure
     log = served.log.read_text(encoding="utf-8", errors="replace")
+    assert '"level": "DEBUG"' in log  # the leak check saw the most detailed level
     assert _leaks(log, secrets) == [], f"secrets in the server log: {_leaks(log, secrets)}"
     responses = "\n".join(bodies)
     assert _leaks(responses, secrets) == [], f"secrets in responses: {_leaks(responses, secrets)}"

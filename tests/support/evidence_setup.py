@@ -22,8 +22,7 @@ from server.evidence import backends_from_settings
 from server.evidence.model import Exemplar
 from server.settings import Settings
 from tests.helpers import write
-from tests.support.clock import NOW as NOW
-from tests.support.clock import FakeClock as FakeClock
+from tests.support.clock import NOW, FakeClock
 from tests.support.elasticsearch_double import ElasticsearchDouble
 from tests.support.http_double import serve
 from tests.support.jaeger_double import JaegerDouble, fake_trace

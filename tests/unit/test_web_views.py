@@ -4,7 +4,7 @@ and the pure parts behind them: formatting, filters, sorting, thresholds, charts
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ from server.web import charts, links, overview
 from server.web import format as fmt
 from server.web.security import CONTENT_SECURITY_POLICY
 from sloctl.spec.models import SLO
+from tests.support.clock import NOW, FakeClock
 from tests.support.server import PrometheusDouble
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 TOKEN = "t0ken"
 XSS = "<script>alert(1)</script>"
 
@@ -76,19 +76,11 @@ class Answers:
         return []
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def world(tmp_path: Path):
     answers = Answers()
     double = PrometheusDouble(answers)
-    clock = Clock()
+    clock = FakeClock(NOW)
     app = create_app(
         Settings(
             database_url=f"sqlite:///{tmp_path / 'web.db'}",
