@@ -14,31 +14,8 @@ import httpx
 import pytest
 
 from tests.helpers import require_binary, write
+from tests.support.apply_specs import BROKEN_QUERY, spec
 from tests.support.processes import Prometheus, prometheus_config, run_prometheus
-
-SPEC = """\
-apiVersion: sloctl.dev/v1
-kind: ServiceSLOs
-metadata:
-  name: SERVICE
-spec:
-  team: shop
-  slos:
-    - name: availability
-      objective: OBJECTIVE
-      sli:
-        events:
-          errorQuery: ERRORS
-          totalQuery: sum(rate(http_requests_total[{{window}}]))
-"""
-ERRORS = 'sum(rate(http_requests_total{code=~"5.."}[{{window}}]))'
-BROKEN = 'sum(rate(http_requests_total{code=~"5.."}[{{window}}])'  # unbalanced
-
-
-def spec(service: str, objective: str = "99.9", errors: str = ERRORS) -> str:
-    return (
-        SPEC.replace("SERVICE", service).replace("OBJECTIVE", objective).replace("ERRORS", errors)
-    )
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +93,7 @@ def test_apply_loads_the_new_groups_and_drops_removed_ones(cli, specs_dir, rules
     assert reload_count(prometheus) == before, "nothing changed, so no reload"
 
     (specs_dir / "billing.yaml").unlink()
-    write(specs_dir / "orders.yaml", spec("orders", "99.5"))
+    write(specs_dir / "orders.yaml", spec("orders", objective="99.5"))
     changed = apply(cli, specs_dir, rules, prometheus)
     assert changed.code == 0, changed.err
     loaded = groups(prometheus)
@@ -132,7 +109,7 @@ def test_promtool_refuses_a_broken_rule_before_prometheus_sees_it(
     on_disk = {p.name: p.read_text() for p in rules.iterdir()}
     reloaded_at = reload_count(prometheus)
 
-    write(specs_dir / "orders.yaml", spec("orders", "99.5", BROKEN))
+    write(specs_dir / "orders.yaml", spec("orders", BROKEN_QUERY, objective="99.5"))
     result = apply(cli, specs_dir, rules, prometheus)
     assert result.code == 1
     assert "Error: promtool: check rules rejected the generated rules" in result.err
@@ -155,7 +132,7 @@ def test_a_failed_reload_restores_the_old_rules(cli, specs_dir, rules, prometheu
     prometheus.config_file.write_text(
         prometheus.config_file.read_text() + "not_a_prometheus_field: true\n"
     )
-    write(specs_dir / "orders.yaml", spec("orders", "99.5"))
+    write(specs_dir / "orders.yaml", spec("orders", objective="99.5"))
     write(specs_dir / "billing.yaml", spec("billing"))
     result = apply(cli, specs_dir, rules, prometheus)
     assert result.code == 1

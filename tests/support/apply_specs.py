@@ -15,7 +15,7 @@ spec:
   team: shop
   slos:
     - name: availability
-      objective: 99.9
+      objective: OBJECTIVE
       sli:
         events:
           errorQuery: ERROR_QUERY
@@ -25,6 +25,10 @@ GOOD_QUERY = 'sum(rate(http_requests_total{code=~"5.."}[{{window}}]))'
 BROKEN_QUERY = 'sum(rate(http_requests_total{code=~"5.."}[{{window}}])'  # unbalanced
 
 
-def spec(service: str, query: str = GOOD_QUERY) -> str:
+def spec(service: str, query: str = GOOD_QUERY, *, objective: str = "99.9") -> str:
     """The spec file of ``service`` with ``query`` as its error query."""
-    return SPEC.replace("SERVICE", service).replace("ERROR_QUERY", query)
+    return (
+        SPEC.replace("SERVICE", service)
+        .replace("ERROR_QUERY", query)
+        .replace("OBJECTIVE", objective)
+    )
