@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from sample_service.app import create_app
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -21,8 +23,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     uvicorn.run(
-        "sample_service.app:create_app",
-        factory=True,
+        create_app(freeze_heap=True),
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -11,12 +11,13 @@ stream is injected, so an app in a test writes where the test reads.
 ecs-logging would nest fields and wants Elastic APM for trace ids; this
 formatter does what the service needs.
 
-Lines are written by a background thread (``QueueHandler`` and
-``QueueListener``): the request path only notes the span and queues the
-record. Writing on the event loop blocked it in ``write()`` once per request,
-and the thread that took the GIL meanwhile kept it for up to the switch
-interval: about 150 us of the loop's time per request in a profile under
-load (docs/benchmarks.md).
+Lines are formatted where they are logged (where the span is current) and
+written in batches by a background thread, every ``FLUSH_INTERVAL_S`` or
+sooner when ``BATCH_LINES`` are waiting: one write per batch rather than per
+line. Writing each line on the event loop blocked it in ``write()`` once per
+request; handing each record to a thread (``QueueHandler``) woke that thread
+once per request, and the wake-ups and GIL hand-overs cost about 80 us of
+CPU per request under load (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
-import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -32,8 +36,10 @@ from typing import IO, Any
 from opentelemetry import trace
 
 LOGGER_NAME = "sample_service"
-#: The record attribute that carries the span current when it was logged.
-SPAN_CONTEXT = "otel_span_context"
+#: The longest a line waits before the background thread writes it.
+FLUSH_INTERVAL_S = 0.1
+#: Lines waiting that wake the background thread early.
+BATCH_LINES = 256
 ECS_VERSION = "8.11.0"
 
 
@@ -44,75 +50,133 @@ def timestamp(created: float) -> str:
 
 
 class EcsJsonFormatter(logging.Formatter):
-    """Formats a record as one ECS JSON line, with the ids of the span it was logged in.
+    """Formats a record as one ECS JSON line, with the ids of the span current while formatting.
 
-    It runs on :class:`BackgroundHandler`'s listener thread, where no span is
-    current: the span is the one ``prepare`` noted on the record.
+    :class:`BackgroundHandler` formats in the thread that logs, so that span is
+    the one the record was logged in.
     """
 
     def __init__(self, service_name: str) -> None:
         super().__init__()
         self.service_name = service_name
+        self.second = (-1, "")  # the last whole second and its text, for timestamps
 
-    def format(self, record: logging.LogRecord) -> str:
+    def timestamp(self, created: float) -> str:
+        """As :func:`timestamp`; the date and time of day are worked out once a second."""
+        whole = int(created)
+        second, text = self.second
+        if whole != second:
+            text = timestamp(whole)[:-5]
+            self.second = (whole, text)
+        return f"{text}.{int((created - whole) * 1000):03d}Z"
+
+    def line(
+        self, created: float, level: str, logger: str, message: str, fields: Mapping[str, Any]
+    ) -> str:
+        """The JSON line of one event; ``fields`` (ECS names) are added as they are."""
         doc: dict[str, Any] = {
-            "@timestamp": timestamp(record.created),
-            "log.level": record.levelname,
-            "log.logger": record.name,
-            "message": record.getMessage(),
+            "@timestamp": self.timestamp(created),
+            "log.level": level,
+            "log.logger": logger,
+            "message": message,
             "service.name": self.service_name,
             "ecs.version": ECS_VERSION,
         }
-        context = getattr(record, SPAN_CONTEXT, None)
-        if context is not None:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
             doc["trace.id"] = trace.format_trace_id(context.trace_id)
             doc["span.id"] = trace.format_span_id(context.span_id)
-        extra = getattr(record, "ecs", None)
-        if isinstance(extra, dict):
-            doc.update(extra)
-        if record.exc_info:
-            doc["error.type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
-            doc["error.stack_trace"] = record.exc_text or self.formatException(record.exc_info)
+        doc.update(fields)
         return json.dumps(doc, default=str)
 
+    def format(self, record: logging.LogRecord) -> str:
+        extra = getattr(record, "ecs", None)
+        fields = dict(extra) if isinstance(extra, dict) else {}
+        if record.exc_info:
+            fields["error.type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            fields["error.stack_trace"] = record.exc_text or self.formatException(record.exc_info)
+        return self.line(record.created, record.levelname, record.name, record.getMessage(), fields)
 
-class BackgroundHandler(logging.handlers.QueueHandler):
-    """Queues records for ``handlers``, which a listener thread runs.
 
-    The span current when the record was made is kept on it (the listener's
-    thread has none), as are the message and the stack trace, formatted at
-    once so that nothing the record points to can change before it is written.
-    ``flush`` and ``close`` wait until every queued line is written
-    (``logging.shutdown`` calls both at exit); ``stop`` also ends the thread.
+def log_fields(logger: logging.Logger, level: int, message: str, fields: Mapping[str, Any]) -> None:
+    """Write what ``logger.log(level, message, extra={"ecs": fields})`` would, more cheaply.
+
+    The line goes straight to the logger's :class:`BackgroundHandler`,
+    without a ``LogRecord``, the caller lookup or the handler lock: the path
+    of the access line written for every request. A logger with other
+    handlers gets the record as usual.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    handlers = logger.handlers
+    if len(handlers) == 1 and isinstance(handlers[0], BackgroundHandler):
+        handlers[0].write(level, logger.name, message, fields)
+    else:
+        logger.log(level, "%s", message, extra={"ecs": fields})
+
+
+class BackgroundHandler(logging.Handler):
+    """Formats records at once; a thread writes the lines to ``handlers`` in batches.
+
+    Each batch reaches each of ``handlers`` as one record whose message is the
+    batch's lines, so they need a ``%(message)s`` formatter; a rotating file
+    handler then rotates between batches. ``flush`` writes what is waiting
+    (``logging.shutdown`` calls it at exit) and ``close`` does too and goes on
+    working; ``stop`` also ends the thread.
     """
 
     def __init__(self, handlers: list[logging.Handler]) -> None:
-        self.records: queue.Queue[logging.LogRecord] = queue.Queue()
-        super().__init__(self.records)
-        self.listener = logging.handlers.QueueListener(
-            self.records, *handlers, respect_handler_level=True
-        )
-        self.listener.start()
+        super().__init__()
+        self.handlers = handlers
+        self.lines: deque[str] = deque()  # appended and popped without a lock
+        self.written = threading.Lock()  # one batch at a time, in order
+        self.wake = threading.Event()
         self.running = True
+        self.thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        self.thread.start()
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        context = trace.get_current_span().get_span_context()
-        if context.is_valid:
-            setattr(record, SPAN_CONTEXT, context)
-        record.msg = record.getMessage()
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        return record
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # logging must not fail the caller
+            self.handleError(record)
+            return
+        if len(self.lines) >= BATCH_LINES:
+            self.wake.set()
+
+    def write(self, level: int, logger: str, message: str, fields: Mapping[str, Any]) -> None:
+        """Queue one event's line without a record (:func:`log_fields`)."""
+        formatter = self.formatter
+        if level < self.level or not isinstance(formatter, EcsJsonFormatter):
+            return
+        self.lines.append(
+            formatter.line(time.time(), logging.getLevelName(level), logger, message, fields)
+        )
+        if len(self.lines) >= BATCH_LINES:
+            self.wake.set()
+
+    def _run(self) -> None:
+        while self.running:
+            self.wake.wait(FLUSH_INTERVAL_S)
+            self.wake.clear()
+            self.flush()
 
     def flush(self) -> None:
-        if self.running:  # wait until the listener has written every queued record
-            self.records.join()
-        for handler in self.listener.handlers:
-            handler.flush()
+        """Write every line logged so far, then flush ``handlers``."""
+        with self.written:
+            batch: list[str] = []
+            try:
+                while True:
+                    batch.append(self.lines.popleft())
+            except IndexError:
+                pass
+            if batch:
+                record = logging.makeLogRecord({"msg": "\n".join(batch), "levelno": logging.INFO})
+                for handler in self.handlers:
+                    handler.handle(record)
 
     def close(self) -> None:
-        """Write what is queued, and go on working.
+        """Write what is waiting, and go on working.
 
         ``logging.shutdown`` and ``logging.config.dictConfig`` (which uvicorn
         calls when it starts, after the app is built) close every handler;
@@ -122,11 +186,13 @@ class BackgroundHandler(logging.handlers.QueueHandler):
         super().close()
 
     def stop(self) -> None:
-        """Write what is queued, end the thread and close ``handlers``: for good."""
+        """Write what is waiting, end the thread and close ``handlers``: for good."""
         if self.running:
             self.running = False
-            self.listener.stop()
-        for handler in self.listener.handlers:
+            self.wake.set()
+            self.thread.join()
+        self.flush()
+        for handler in self.handlers:
             handler.close()
 
 
@@ -149,7 +215,6 @@ def configure_logging(
         if isinstance(handler, BackgroundHandler):
             handler.stop()
         handler.close()
-    formatter = EcsJsonFormatter(service_name)
     handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -159,8 +224,10 @@ def configure_logging(
             )
         )
     for handler in handlers:
-        handler.setFormatter(formatter)
-    logger.addHandler(BackgroundHandler(handlers))
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    background = BackgroundHandler(handlers)
+    background.setFormatter(EcsJsonFormatter(service_name))
+    logger.addHandler(background)
     logger.setLevel(level.upper())
     logger.propagate = False
     return logger

@@ -15,6 +15,7 @@ gets its own ``CollectorRegistry``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -49,14 +50,23 @@ class HttpMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        #: The children of both metrics by (route, method, code): ``labels()`` once each.
+        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(
         self, *, route: str, method: str, code: int, seconds: float, trace_id: str | None
     ) -> None:
         """Count one answered request and its latency; the trace id becomes the exemplar."""
+        key = (route, method, code)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = (
+                self.requests.labels(self.service, route, method, str(code)),
+                self.duration.labels(self.service, route, method),
+            )
         exemplar = {"trace_id": trace_id} if trace_id else None
-        self.requests.labels(self.service, route, method, str(code)).inc(exemplar=exemplar)
-        self.duration.labels(self.service, route, method).observe(seconds, exemplar=exemplar)
+        series[0].inc(exemplar=exemplar)
+        series[1].observe(seconds, exemplar=exemplar)
 
 
 def metrics_endpoint(registry: CollectorRegistry) -> Callable[[Request], Awaitable[Response]]:

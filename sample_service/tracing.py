@@ -1,6 +1,8 @@
 """OpenTelemetry traces: a tracer provider per app, exported over OTLP when configured.
 
-The exporter is configured the standard way, from ``OTEL_EXPORTER_OTLP_ENDPOINT``
+Requests are traced by ``RequestTelemetryMiddleware`` (one server span each,
+named after the route template), queries by ``trace_queries`` (SQLAlchemy's
+dialect events). The exporter is configured the standard way, from ``OTEL_EXPORTER_OTLP_ENDPOINT``
 or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (and the other ``OTEL_EXPORTER_OTLP_*``
 variables, which the exporter reads itself); with neither set, or with
 ``OTEL_TRACES_EXPORTER=none``, spans are recorded (so logs and exemplars
@@ -9,19 +11,16 @@ carry trace ids) but sent nowhere. ``OTEL_TRACES_SAMPLER`` and
 (default ``parentbased_always_on``: every request traced, as the demo wants;
 ``parentbased_traceidratio`` with ``0.1`` keeps a tenth, which is what the
 overhead figures in docs/benchmarks.md recommend under load). The provider
-is passed to the FastAPI and
-SQLAlchemy instrumentation instead of being made global, so apps built in
-one process do not share spans.
+is handed to both instead of being made global, so apps built in one process
+do not share spans.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -34,10 +33,8 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     TraceIdRatioBased,
 )
-from sqlalchemy import Engine
-
-#: Requests that are not traced: the scrape and the health checks.
-UNTRACED_URLS = "/metrics,/healthz"
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from sqlalchemy import Engine, event
 
 
 def otlp_configured(environ: Mapping[str, str]) -> bool:
@@ -97,20 +94,73 @@ def make_tracer_provider(
     return provider
 
 
-def instrument(app: FastAPI, engine: Engine, provider: TracerProvider) -> None:
-    """Trace every request (one server span; no per-message send/receive spans) and query."""
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=provider,
-        meter_provider=NoOpMeterProvider(),
-        excluded_urls=UNTRACED_URLS,
-        exclude_spans=["receive", "send"],
-    )
-    # EngineTracer instruments one engine; SQLAlchemyInstrumentor().instrument()
-    # would also patch create_engine process-wide.
-    meter = NoOpMeterProvider().get_meter(__name__)
-    EngineTracer(  # type: ignore[no-untyped-call]
-        provider.get_tracer("opentelemetry.instrumentation.sqlalchemy"),
-        engine,
-        meter.create_up_down_counter("db.client.connections.usage"),
-    )
+def trace_queries(engine: Engine, tracer: Tracer) -> None:
+    """A client span around every statement ``engine`` sends to the database.
+
+    The span is a child of the span current at the time (the request's), is
+    named and described as the database semantic conventions say (stable
+    names): ``SELECT orders``, with ``db.system.name``, ``db.namespace``,
+    ``db.operation.name``, the statement as ``db.query.text`` (with its
+    placeholders, never the values), ``server.address`` and ``server.port``;
+    a failed statement gets ``error.type``, the exception and an error status.
+
+    It hooks SQLAlchemy's dialect events (``do_execute`` and its
+    ``executemany`` and no-parameters siblings), which wrap the driver call
+    itself, and then calls the dialect's own method, so every driver keeps
+    its way of executing. opentelemetry-instrumentation-sqlalchemy listens to
+    the engine's cursor events instead, and those events alone cost more than
+    this whole span (docs/benchmarks.md).
+    """
+    url = engine.url
+    system = engine.dialect.name
+    common: dict[str, str | int] = {"db.system.name": system}
+    if url.database:
+        common["db.namespace"] = url.database
+    if url.host:
+        common["server.address"] = url.host
+        if url.port:  # the conventions want it when it is not the default
+            common["server.port"] = url.port
+    # A SQLite database is a file; its path makes a poor span name.
+    target = url.database if url.database and system != "sqlite" else None
+
+    @functools.lru_cache(maxsize=512)
+    def describe(statement: str) -> tuple[str, dict[str, str | int]]:
+        words = statement.split(None, 1)
+        operation = words[0].upper() if words else ""
+        attributes = {**common, "db.query.text": statement}
+        if operation:
+            attributes["db.operation.name"] = operation
+        return " ".join(part for part in (operation, target) if part) or system, attributes
+
+    def traced(statement: str, run: Callable[[], None]) -> bool:
+        name, attributes = describe(statement)
+        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        try:
+            run()
+        except Exception as error:
+            if span.is_recording():
+                span.set_attribute("error.type", type(error).__qualname__)
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, f"{type(error).__qualname__}: {error}"))
+            raise
+        finally:
+            span.end()
+        return True  # executed: SQLAlchemy does not call the driver again
+
+    def execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        dialect = context.dialect
+        return traced(statement, lambda: dialect.do_execute(cursor, statement, parameters, context))
+
+    def executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        dialect = context.dialect
+        return traced(
+            statement, lambda: dialect.do_executemany(cursor, statement, parameters, context)
+        )
+
+    def execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
+        dialect = context.dialect
+        return traced(statement, lambda: dialect.do_execute_no_params(cursor, statement, context))
+
+    event.listen(engine, "do_execute", execute)
+    event.listen(engine, "do_executemany", executemany)
+    event.listen(engine, "do_execute_no_params", execute_no_params)

@@ -7,25 +7,30 @@ stream and its own metrics registry, so each signal is checked where it lands.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from sqlalchemy import inspect
 
+from sample_service.__main__ import main as sample_main
 from sample_service.app import create_app
 from sample_service.db import downgrade, make_engine, migrate
 from sample_service.metrics import LATENCY_BUCKETS
@@ -54,15 +59,19 @@ class Service:
     def logs(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in self.log.getvalue().splitlines()]
 
-    def log_of(self, trace_id: str) -> dict[str, object]:
-        """The one log line of a request, waiting for it: it is written after the response."""
+    def logs_where(self, wanted: Callable[[dict[str, object]], bool]) -> list[dict[str, object]]:
+        """The log lines ``wanted`` picks, waiting for the first: lines are written in batches."""
         deadline = time.monotonic() + 5
         while True:
-            lines = [doc for doc in self.logs() if doc.get("trace.id") == trace_id]
+            lines = [doc for doc in self.logs() if wanted(doc)]
             if lines or time.monotonic() > deadline:
-                [line] = lines
-                return line
+                return lines
             time.sleep(0.02)
+
+    def log_of(self, trace_id: str) -> dict[str, object]:
+        """The one log line of a request."""
+        [line] = self.logs_where(lambda doc: doc.get("trace.id") == trace_id)
+        return line
 
     def metrics(self) -> dict[str, list[Sample]]:
         response = self.client.get("/metrics", headers=OPENMETRICS)
@@ -262,6 +271,91 @@ def test_request_joins_its_trace_in_metrics_logs_and_spans(service: Service):
     assert "0.3" in {b.labels["le"] for b in buckets}
 
 
+def test_spans_follow_the_http_and_database_conventions(service: Service):
+    """The server span and the query span carry the stable semantic-convention attributes."""
+    order_id = service.client.post("/orders", json=ORDER).json()["id"]
+    trace_id = f"{random.getrandbits(128):032x}"
+    headers = {"traceparent": f"00-{trace_id}-{'ef' * 8}-01", "user-agent": "probe/1.0"}
+    assert service.client.get(f"/orders/{order_id}?x=1", headers=headers).status_code == 200
+
+    spans = service.spans_of(trace_id)
+    [server] = [s for s in spans if s.kind == SpanKind.SERVER]
+    port = int(service.url.rsplit(":", 1)[1])
+    assert dict(server.attributes or {}) == {
+        "http.request.method": "GET",
+        "url.scheme": "http",
+        "url.path": f"/orders/{order_id}",
+        "url.query": "x=1",
+        "network.protocol.version": "1.1",
+        "server.address": "127.0.0.1",
+        "server.port": port,
+        "client.address": "127.0.0.1",
+        "user_agent.original": "probe/1.0",
+        "http.route": "/orders/{order_id}",
+        "http.response.status_code": 200,
+    }
+    assert server.status.status_code == StatusCode.UNSET
+    assert server.parent is not None
+    assert server.parent.is_remote
+
+    [query] = [s for s in spans if s.kind == SpanKind.CLIENT]
+    attributes = dict(query.attributes or {})
+    system = "sqlite" if service.db_url.startswith("sqlite") else "postgresql"
+    assert attributes["db.system.name"] == system
+    assert attributes["db.operation.name"] == "SELECT"
+    assert "FROM orders" in str(attributes["db.query.text"])
+    # The statement as sent, with placeholders for the values.
+    assert "?" in str(attributes["db.query.text"]) or "%(" in str(attributes["db.query.text"])
+    if system == "postgresql":
+        assert query.name == f"SELECT {attributes['db.namespace']}"
+        assert attributes["server.address"] == "127.0.0.1"
+        assert attributes["server.port"] == 5432
+    else:
+        assert query.name == "SELECT"
+    assert query.status.status_code == StatusCode.UNSET
+
+
+def test_a_failed_request_fails_its_server_span(service: Service):
+    """A 5xx answer, and an exception the app let out, both mark the span an error."""
+    faults = {"faults": {"/orders/{order_id}": {"error_ratio": 1.0}}}
+    assert service.client.put("/admin/faults", json=faults, headers=ADMIN).status_code == 200
+    trace_id = f"{random.getrandbits(128):032x}"
+    headers = {"traceparent": f"00-{trace_id}-{'12' * 8}-01"}
+    assert service.client.get("/orders/1", headers=headers).status_code == 500
+    [server] = [s for s in service.spans_of(trace_id) if s.kind == SpanKind.SERVER]
+    assert server.status.status_code == StatusCode.ERROR
+    assert server.attributes is not None
+    assert server.attributes["error.type"] == "500"
+    assert server.attributes["http.response.status_code"] == 500
+
+
+def test_an_escaping_exception_is_recorded_on_the_server_span(db_url: str):
+    spans = InMemorySpanExporter()
+    app = create_app(
+        Settings(database_url=db_url),
+        span_processor=SimpleSpanProcessor(spans),
+        log_stream=io.StringIO(),
+        environ={},
+    )
+
+    async def boom() -> None:
+        raise RuntimeError("disk on fire")
+
+    app.add_api_route("/boom", boom)
+    with serve_app(app) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/boom").status_code == 500
+        deadline = time.monotonic() + 5
+        while not spans.get_finished_spans() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    [server] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert server.name == "GET /boom"
+    assert server.status.status_code == StatusCode.ERROR
+    assert "disk on fire" in (server.status.description or "")
+    assert server.attributes is not None
+    assert server.attributes["error.type"] == "RuntimeError"
+    assert [e.name for e in server.events] == ["exception"]
+
+
 def test_metrics_count_routes_not_paths_and_skip_the_scrape(service: Service):
     for _ in range(3):
         service.client.get("/orders/999999")
@@ -307,7 +401,7 @@ def test_fault_switch_fails_and_slows_one_route(service: Service):
     assert failed.elapsed.total_seconds() >= 0.35
     assert service.client.get("/orders").status_code == 200  # other routes untouched
 
-    errors = [d for d in service.logs() if d["log.level"] == "ERROR"]
+    errors = service.logs_where(lambda d: d["log.level"] == "ERROR")
     assert errors, "a failed request logs at ERROR, for the evidence query"
     assert all("trace.id" in d for d in errors)
 
@@ -413,3 +507,29 @@ def test_unsampled_requests_log_their_trace_id_but_give_no_exemplar(service: Ser
     ]
     assert counted.value == 1
     assert counted.exemplar is None
+
+
+def test_the_served_service_freezes_its_start_up_heap(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m sample_service`` keeps start-up objects out of full collections.
+
+    Full collections that walked them cost both variants of
+    bench/instrumentation.py 30-40 us per request; apps built by tests must
+    not freeze, or their cycles would never be freed.
+    """
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("ORDERS_INSTRUMENTATION", "false")
+    sample_main(["--port", "1"])
+    gc.unfreeze()
+    try:
+        with TestClient(served[0]) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 10_000  # modules, models and the app's routes
+        gc.unfreeze()
+        with TestClient(create_app(Settings(database_url=db_url, instrumentation=False))):
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()

@@ -7,17 +7,35 @@ import json
 import logging
 import random
 import re
+from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import ValidationError
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import OperationalError
 
 from sample_service.db import normalise_url
 from sample_service.faults import Fault, FaultSwitch
 from sample_service.loadgen import MIX, Workload, check_limits
-from sample_service.logs import configure_logging
+from sample_service.logs import EcsJsonFormatter, configure_logging, log_fields, timestamp
 from sample_service.settings import DEFAULT_DATABASE_URL, Settings
-from sample_service.tracing import otlp_configured, sampler_from
+from sample_service.tracing import otlp_configured, sampler_from, trace_queries
 
 
 def test_settings_come_from_the_standard_variables(monkeypatch: pytest.MonkeyPatch):
@@ -116,6 +134,140 @@ def test_log_lines_carry_the_exception():
     assert doc["log.level"] == "ERROR"
     assert doc["error.type"] == "KeyError"
     assert "KeyError: 'gone'" in doc["error.stack_trace"]
+
+
+def test_the_fast_access_line_is_the_line_logging_would_write():
+    stream = io.StringIO()
+    logger = configure_logging(service_name="orders", stream=stream)
+    fields = {"http.route": "/orders", "http.response.status_code": 201}
+    with TracerProvider().get_tracer("test").start_as_current_span("request"):
+        logger.info("POST /orders 201", extra={"ecs": fields})
+        log_fields(logger, logging.INFO, "POST /orders 201", fields)
+    log_fields(logger, logging.DEBUG, "below the level", fields)
+    logger.handlers[0].flush()
+    slow, fast = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert abs(parse_time(slow["@timestamp"]) - parse_time(fast["@timestamp"])) < 1
+    del slow["@timestamp"], fast["@timestamp"]
+    assert fast == slow
+    assert fast["http.route"] == "/orders"
+    assert len(str(fast["trace.id"])) == 32
+
+
+def test_the_access_line_reaches_other_handlers_as_a_record():
+    logger = configure_logging(service_name="orders", stream=io.StringIO())
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    extra = Keep()
+    logger.addHandler(extra)
+    try:
+        log_fields(logger, logging.ERROR, "GET /orders 500", {"http.response.status_code": 500})
+    finally:
+        logger.removeHandler(extra)
+    [record] = seen
+    assert record.getMessage() == "GET /orders 500"
+    assert record.levelno == logging.ERROR
+    assert record.ecs == {"http.response.status_code": 500}
+
+
+def test_log_timestamps_match_the_clock_to_the_millisecond():
+    formatter = EcsJsonFormatter("orders")
+    for created in (1_764_000_000.0, 1_764_000_000.999, 1_764_000_001.5, 1_764_000_000.25):
+        assert formatter.timestamp(created) == timestamp(created)
+
+
+def parse_time(text: object) -> float:
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+
+
+TracedEngine = tuple[Engine, InMemorySpanExporter]
+
+
+@pytest.fixture
+def traced_engine() -> Iterator[TracedEngine]:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    engine = create_engine("sqlite://")
+    trace_queries(engine, provider.get_tracer("test"))
+    yield engine, spans
+    engine.dispose()
+
+
+def test_every_kind_of_statement_gets_a_query_span(traced_engine: TracedEngine):
+    engine, spans = traced_engine
+    table = Table(
+        "items", MetaData(), Column("id", Integer, primary_key=True), Column("name", String)
+    )
+    with engine.begin() as conn:
+        table.create(conn)  # DDL, no parameters
+        conn.execute(insert(table), [{"name": "a"}, {"name": "b"}, {"name": "c"}])  # executemany
+        conn.execute(select(table).where(table.c.name == "b"))  # one set of parameters
+        conn.exec_driver_sql("select count(*) from items")  # no parameters
+    assert [(s.name, s.kind) for s in spans.get_finished_spans()] == [
+        ("CREATE", SpanKind.CLIENT),
+        ("INSERT", SpanKind.CLIENT),
+        ("SELECT", SpanKind.CLIENT),
+        ("SELECT", SpanKind.CLIENT),
+    ]
+    insert_span = spans.get_finished_spans()[1]
+    assert dict(insert_span.attributes or {}) == {
+        "db.system.name": "sqlite",
+        "db.operation.name": "INSERT",
+        "db.query.text": "INSERT INTO items (name) VALUES (?)",
+    }
+    with engine.connect() as conn:  # the rows really went in, once each
+        assert conn.exec_driver_sql("select name from items order by id").scalars().all() == [
+            "a",
+            "b",
+            "c",
+        ]
+
+
+def test_a_failed_statement_fails_its_span(traced_engine: TracedEngine):
+    engine, spans = traced_engine
+    with pytest.raises(OperationalError, match="no such table"), engine.connect() as conn:
+        conn.execute(text("SELECT * FROM missing WHERE id = :id"), {"id": 1})
+    [span] = spans.get_finished_spans()
+    assert span.name == "SELECT"
+    assert span.status.status_code == StatusCode.ERROR
+    assert "no such table" in (span.status.description or "")
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == "OperationalError"
+    assert [e.name for e in span.events] == ["exception"]
+
+
+def test_query_spans_of_a_server_database_name_it(
+    traced_engine: tuple[Engine, InMemorySpanExporter],
+):
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    engine = create_engine("postgresql+psycopg://u@db.internal:6543/orders")
+    trace_queries(engine, provider.get_tracer("test"))
+
+    class Cursor:
+        def execute(self, statement: str, parameters: object = None) -> None:
+            self.statement = statement
+
+    cursor = Cursor()
+    context = type("Context", (), {"dialect": engine.dialect})()
+    handled = [fn(cursor, "select 1", {}, context) for fn in engine.dialect.dispatch.do_execute]
+    assert handled == [True]
+    assert cursor.statement == "select 1"
+    [span] = spans.get_finished_spans()
+    assert span.name == "SELECT orders"
+    assert dict(span.attributes or {}) == {
+        "db.system.name": "postgresql",
+        "db.namespace": "orders",
+        "db.operation.name": "SELECT",
+        "db.query.text": "select 1",
+        "server.address": "db.internal",
+        "server.port": 6543,
+    }
 
 
 @pytest.mark.parametrize(
