@@ -120,16 +120,24 @@ class RequestTelemetryMiddleware:
         )
         status = 500
         recorded = False
+        held: Message | None = None
 
         async def send_and_record(message: Message) -> None:
             # Recorded before the last body chunk goes out, so a client that has
-            # its answer can already see it counted and logged.
-            nonlocal status, recorded
+            # its answer can already see it counted and logged. The status line
+            # waits for the body, so both go out back to back as without this
+            # middleware: sent apart, the client woke twice per answer.
+            nonlocal status, recorded, held
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                held = message
+                return
+            if message["type"] == "http.response.body" and not message.get("more_body"):
                 recorded = True
                 self._record(request, span, status, time.perf_counter() - start)
+            if held is not None:
+                await send(held)
+                held = None
             await send(message)
 
         token = context.attach(trace.set_span_in_context(span, parent))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import gc
 import io
 import json
+import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -533,3 +535,26 @@ def test_the_served_service_freezes_its_start_up_heap(
             assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
+
+
+def test_streamed_answers_pass_whole_and_are_counted_once(db_url: str):
+    """The middleware holds the status line until the first body chunk: nothing is lost."""
+    log = io.StringIO()
+    app = create_app(Settings(database_url=db_url), log_stream=log, environ={})
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b"a", b"b", b"c"):
+            yield part
+
+    app.add_api_route("/stream", lambda: StreamingResponse(chunks()))
+    with serve_app(app) as url, httpx.Client(base_url=url) as client:
+        streamed = client.get("/stream")
+        assert (streamed.status_code, streamed.text) == (200, "abc")
+        logging.getLogger("sample_service").handlers[0].flush()
+        counted = client.get("/metrics").text
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    access = [(d["http.route"], d["http.response.status_code"]) for d in lines if "http.route" in d]
+    assert access == [("/stream", 200)]
+    assert 'http_requests_total{code="200",method="GET",route="/stream",service="orders"} 1.0' in (
+        counted
+    )
