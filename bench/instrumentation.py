@@ -6,7 +6,7 @@ uvicorn process with its own database (a SQLite file, or with
 127.0.0.1:5432) holding the same 100 orders:
 
 - ``off``: ``ORDERS_INSTRUMENTATION=false``: no traces, metrics or request logs;
-- ``on``: traces (FastAPI + SQLAlchemy spans, recorded, no exporter),
+- ``on``: traces (a server span per request and a span per SQL statement, recorded, no exporter),
   Prometheus metrics with exemplars and one JSON log line per request;
 - ``on+otlp``: the same, exporting spans over OTLP/HTTP to a local sink process
   (which answers every export with 200 and drops it);
@@ -145,7 +145,19 @@ def service_env(variant: str, database_url: str, sink_url: str) -> dict[str, str
 def run_wrk(wrk: str, url: str, script: Path, seconds: int, connections: int) -> tuple[float, int]:
     """Requests/s and the number of requests of one wrk run."""
     result = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        # A 10 s timeout: SQLite writers queue for its one write lock, and under
+        # the mix some wait over wrk's default 2 s, with or without instrumentation.
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
