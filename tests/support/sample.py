@@ -22,6 +22,8 @@ from typing import Any
 import psycopg
 import pytest
 import uvicorn
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import StatusCode
 
 from tests.support.processes import free_port
 
@@ -79,3 +81,12 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     else:
         with postgres_schema_url() as url:
             yield url
+
+
+def assert_failed_span(span: ReadableSpan, *, error_type: str, message: str) -> None:
+    """``span`` ended as an error: the status with ``message``, ``error.type``, the exception."""
+    assert span.status.status_code == StatusCode.ERROR
+    assert message in (span.status.description or "")
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == error_type
+    assert [e.name for e in span.events] == ["exception"]
