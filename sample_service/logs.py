@@ -116,7 +116,7 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: Mapping
 
 
 class BackgroundHandler(logging.Handler):
-    """Formats records at once; a thread writes the lines to ``handlers`` in batches.
+    """Formats records at once with ``formatter``; a thread writes the lines to ``handlers``.
 
     Each batch reaches each of ``handlers`` as one record whose message is the
     batch's lines, so they need a ``%(message)s`` formatter; a rotating file
@@ -125,8 +125,10 @@ class BackgroundHandler(logging.Handler):
     working; ``stop`` also ends the thread.
     """
 
-    def __init__(self, handlers: list[logging.Handler]) -> None:
+    def __init__(self, handlers: list[logging.Handler], formatter: EcsJsonFormatter) -> None:
         super().__init__()
+        self.ecs = formatter
+        self.setFormatter(formatter)
         self.handlers = handlers
         self.lines: deque[str] = deque()  # appended and popped without a lock
         self.written = threading.Lock()  # one batch at a time, in order
@@ -137,21 +139,20 @@ class BackgroundHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.lines.append(self.format(record))
+            line = self.format(record)
         except Exception:  # logging must not fail the caller
             self.handleError(record)
             return
-        if len(self.lines) >= BATCH_LINES:
-            self.wake.set()
+        self._queue(line)
 
     def write(self, level: int, logger: str, message: str, fields: Mapping[str, Any]) -> None:
         """Queue one event's line without a record (:func:`log_fields`)."""
-        formatter = self.formatter
-        if level < self.level or not isinstance(formatter, EcsJsonFormatter):
-            return
-        self.lines.append(
-            formatter.line(time.time(), logging.getLevelName(level), logger, message, fields)
-        )
+        if level >= self.level:
+            name = logging.getLevelName(level)
+            self._queue(self.ecs.line(time.time(), name, logger, message, fields))
+
+    def _queue(self, line: str) -> None:
+        self.lines.append(line)
         if len(self.lines) >= BATCH_LINES:
             self.wake.set()
 
@@ -164,12 +165,7 @@ class BackgroundHandler(logging.Handler):
     def flush(self) -> None:
         """Write every line logged so far, then flush ``handlers``."""
         with self.written:
-            batch: list[str] = []
-            try:
-                while True:
-                    batch.append(self.lines.popleft())
-            except IndexError:
-                pass
+            batch = [self.lines.popleft() for _ in range(len(self.lines))]  # only we pop
             if batch:
                 record = logging.makeLogRecord({"msg": "\n".join(batch), "levelno": logging.INFO})
                 for handler in self.handlers:
@@ -225,9 +221,7 @@ def configure_logging(
         )
     for handler in handlers:
         handler.setFormatter(logging.Formatter("%(message)s"))
-    background = BackgroundHandler(handlers)
-    background.setFormatter(EcsJsonFormatter(service_name))
-    logger.addHandler(background)
+    logger.addHandler(BackgroundHandler(handlers, EcsJsonFormatter(service_name)))
     logger.setLevel(level.upper())
     logger.propagate = False
     return logger

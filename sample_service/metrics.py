@@ -15,7 +15,6 @@ gets its own ``CollectorRegistry``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -51,7 +50,7 @@ class HttpMetrics:
             registry=self.registry,
         )
         #: The children of both metrics by (route, method, code): ``labels()`` once each.
-        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(
         self, *, route: str, method: str, code: int, seconds: float, trace_id: str | None

@@ -132,11 +132,12 @@ def trace_queries(engine: Engine, tracer: Tracer) -> None:
             attributes["db.operation.name"] = operation
         return " ".join(part for part in (operation, target) if part) or system, attributes
 
-    def traced(statement: str, run: Callable[[], None]) -> bool:
+    def traced(statement: str, run: Callable[..., None], *args: Any) -> bool:
+        """``run(*args)`` (the dialect's own method) inside the statement's span."""
         name, attributes = describe(statement)
         span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         try:
-            run()
+            run(*args)
         except Exception as error:
             if span.is_recording():
                 span.set_attribute("error.type", type(error).__qualname__)
@@ -148,18 +149,14 @@ def trace_queries(engine: Engine, tracer: Tracer) -> None:
         return True  # executed: SQLAlchemy does not call the driver again
 
     def execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        dialect = context.dialect
-        return traced(statement, lambda: dialect.do_execute(cursor, statement, parameters, context))
+        return traced(statement, context.dialect.do_execute, cursor, statement, parameters, context)
 
     def executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        dialect = context.dialect
-        return traced(
-            statement, lambda: dialect.do_executemany(cursor, statement, parameters, context)
-        )
+        run = context.dialect.do_executemany
+        return traced(statement, run, cursor, statement, parameters, context)
 
     def execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
-        dialect = context.dialect
-        return traced(statement, lambda: dialect.do_execute_no_params(cursor, statement, context))
+        return traced(statement, context.dialect.do_execute_no_params, cursor, statement, context)
 
     event.listen(engine, "do_execute", execute)
     event.listen(engine, "do_executemany", executemany)
