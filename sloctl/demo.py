@@ -160,7 +160,7 @@ class Demo:
         """
         oncall_text: str | None = None
         if self.config.oncall_config is not None:
-            oncall_text, _ = read_oncall(self.config.oncall_config)
+            oncall_text = read_oncall(self.config.oncall_config)
         for sub in ("logs", "rules", "dashboards", "prometheus-data", "alertmanager-data"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         for name in ("api", "webhook", "admin"):

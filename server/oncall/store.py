@@ -405,26 +405,24 @@ def resolve(session: Session, incident_id: int, *, by: str, now: datetime) -> tu
 def list_incidents(
     session: Session,
     *,
-    status: IncidentStatus | Collection[IncidentStatus] | None = None,
+    statuses: Collection[IncidentStatus] | None = None,
     team: str | None = None,
     slo: str | None = None,
     limit: int = 100,
 ) -> list[Incident]:
-    """Incidents, newest first, optionally of one status (or several), team or SLO.
+    """Incidents, newest first, optionally of some statuses, one team or one SLO.
 
     Incidents of several statuses opened at the same instant come in the order
     the statuses are given, so one query lists them as one query per status would.
     """
     query: Select[tuple[Incident]] = select(Incident)
     order: list[ColumnElement[Any]] = [Incident.opened_at.desc()]
-    if isinstance(status, str):
-        query = query.where(Incident.status == status)
-    elif status is not None:
-        wanted = list(status)
+    if statuses is not None:
+        wanted = list(statuses)
         query = query.where(Incident.status.in_(wanted))
-        order.append(
-            case({value: rank for rank, value in enumerate(wanted)}, value=Incident.status)
-        )
+        if len(wanted) > 1:
+            ranks = {value: rank for rank, value in enumerate(wanted)}
+            order.append(case(ranks, value=Incident.status))
     if team is not None:
         query = query.where(Incident.team == team)
     if slo is not None:

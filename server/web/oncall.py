@@ -53,7 +53,7 @@ def oncall_page(
 ) -> Response:
     """Who is on call now per team, and every incident not yet resolved."""
     with context.sessions() as session:
-        open_rows = store.list_incidents(session, status=("firing", "acknowledged"), limit=400)
+        open_rows = store.list_incidents(session, statuses=("firing", "acknowledged"), limit=400)
         rows = [incident_public(row) for row in open_rows]
     notice = (
         f"Incident {incident} {ACTIONS[done]}."

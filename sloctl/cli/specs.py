@@ -295,8 +295,7 @@ def _oncall_text(path: Path | None, server_url: str | None) -> str | None:
         return None
     if not server_url:
         raise UsageError("--oncall needs --server-url (or SLOCTL_SERVER_URL)")
-    text, _ = read_oncall(path)
-    return text
+    return read_oncall(path)
 
 
 def _write_objects(changes: list[Change]) -> ApplyResult:

@@ -29,6 +29,7 @@ reported as ``path:line: field: message``; see docs/oncall.md for every field.
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
@@ -348,9 +349,9 @@ class Matcher(Model):
         """Parse ``team="shop"``, ``severity=~"page|ticket"`` or ``env!=prod``."""
         return cls.model_validate(text)
 
-    @property
+    @functools.cached_property
     def as_promql(self) -> PromQLMatcher:
-        """The same matcher as PromQL's, which matches and quotes."""
+        """The same matcher as PromQL's, which matches and quotes (made once: routing is hot)."""
         return PromQLMatcher(self.label, self.op, self.value)
 
     def matches(self, labels: Mapping[str, object]) -> bool:
@@ -541,14 +542,15 @@ def parse_oncall(text: str, source: str) -> OnCallConfig:
     return config
 
 
-def read_oncall(path: Path) -> tuple[str, OnCallConfig]:
-    """Read an on-call file once: its text (to hand on as it is) and the configuration.
+def read_oncall(path: Path) -> str:
+    """An on-call file's text, read once and validated, to hand on as it is.
 
     Raises:
         SpecError: the file is missing or invalid; every problem as path:line: field: message.
     """
     text = read_source(path, "on-call file")
-    return text, parse_oncall(text, str(path))
+    parse_oncall(text, str(path))
+    return text
 
 
 def load_oncall(path: Path) -> OnCallConfig:
@@ -557,4 +559,4 @@ def load_oncall(path: Path) -> OnCallConfig:
     Raises:
         SpecError: the file is missing or invalid; every problem as path:line: field: message.
     """
-    return read_oncall(path)[1]
+    return parse_oncall(read_source(path, "on-call file"), str(path))

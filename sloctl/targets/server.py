@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from sloctl.errors import TargetError
+from sloctl.server_client import Answer
 from sloctl.spec.models import SLO
 from sloctl.targets import join, json_object, send
 
@@ -45,10 +46,8 @@ class Registration:
     removed: list[str]
 
 
-class OnCallApplied(BaseModel):
+class OnCallApplied(Answer):
     """What the server's on-call configuration holds after the push."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     teams: int
     people: int

@@ -48,7 +48,8 @@ def list_incidents(
     slo: Annotated[str | None, Query(description="only this SLO id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
 ) -> Response:
-    rows = store.list_incidents(session, status=status, team=team, slo=slo, limit=limit)
+    statuses = None if status is None else (status,)
+    rows = store.list_incidents(session, statuses=statuses, team=team, slo=slo, limit=limit)
     data = [incident_public(row) for row in rows]
     return _json(IncidentsPublic(data=data, count=len(data)))
 
