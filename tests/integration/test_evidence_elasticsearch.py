@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from server.errors import EvidenceBackendError
 from server.evidence.elasticsearch import ElasticsearchLogs, make_client
 from server.evidence.model import LogQuery
+from tests.support.clock import NOW
 from tests.support.elasticsearch_double import ElasticsearchDouble
 from tests.support.http_double import serve
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 OTHER = "4bf92f3577b34da6a3ce929d0e0e4736"
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from server.errors import EvidenceBackendError
 from server.evidence.jaeger import JaegerClient
 from server.evidence.model import TraceQuery
+from tests.support.clock import NOW
 from tests.support.http_double import serve
 from tests.support.jaeger_double import JaegerDouble, fake_trace
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 FAILED = "0af7651916cd43dd8448eb211c80319c"
 SLOW = "00000000000000004bf92f3577b34da6"
 FAST = "1111111111111111aaaaaaaaaaaaaaaa"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 
 import pytest
 import yaml
 
-from tests.helpers import ROOT, CliResult
+from tests.helpers import ROOT, CliResult, scrub_env
 
 
 @pytest.fixture
@@ -17,9 +16,7 @@ def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
     """The repository root as the working directory, and no SLOCTL_* variable: the
     commands run as the README shows them, on their defaults."""
     monkeypatch.chdir(ROOT)
-    for name in list(os.environ):
-        if name.startswith("SLOCTL_"):
-            monkeypatch.delenv(name)
+    scrub_env(monkeypatch)
 
 
 def _drift(cli: Callable[..., CliResult], *options: str) -> list[str]:

@@ -237,9 +237,7 @@ def test_a_failed_statement_fails_its_span(traced_engine: TracedEngine):
     assert_failed_span(span, error_type="OperationalError", message="no such table")
 
 
-def test_query_spans_of_a_server_database_name_it(
-    traced_engine: tuple[Engine, InMemorySpanExporter],
-):
+def test_query_spans_of_a_server_database_name_it():
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
