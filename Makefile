@@ -33,7 +33,8 @@ system-deps:
 
 lint: lint-python security manifests
 
-lint-python: setup
+# The Python tools only: no Debian packages (the lint job installs none).
+lint-python: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -41,7 +42,7 @@ lint-python: setup
 # Offline security scans: bandit on the code (config in pyproject.toml), the
 # secrets scan against .secrets.baseline, hadolint on the Dockerfiles, shellcheck
 # on the pipeline's scripts.
-security: setup
+security: $(BIN)/.installed
 	$(BIN)/bandit --quiet -c pyproject.toml -r sloctl server sample_service tools
 	$(BIN)/python -m tools.secrets_scan
 	$(BIN)/hadolint deploy/docker/*.Dockerfile
@@ -59,7 +60,7 @@ lock: setup
 		--custom-compile-command "make lock" --quiet -o requirements.lock
 
 # Known vulnerabilities in the locked dependencies (asks PyPI's advisory data).
-audit: setup
+audit: $(BIN)/.installed
 	$(BIN)/pip-audit --requirement requirements.lock --no-deps --disable-pip --strict \
 		--progress-spinner off
 
@@ -100,7 +101,7 @@ k8s-deploy: k8s-dev-secrets
 k8s-smoke:
 	deploy/ci/smoke.sh $(K8S_NAMESPACE)
 
-format: setup
+format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

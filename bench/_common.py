@@ -49,3 +49,13 @@ def cpu_seconds(pid: int) -> float:
     other processes' scheduling on a shared machine than wall time."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def environ_without(prefixes: tuple[str, ...], **extra: str) -> dict[str, str]:
+    """This process's environment less the variables starting with ``prefixes``, plus ``extra``.
+
+    For a measured child: the caller's settings must not change what is measured.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(extra)
+    return env

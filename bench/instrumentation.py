@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from _common import cpu_seconds, free_port, wait_ready
+from _common import cpu_seconds, environ_without, free_port, wait_ready
 
 VARIANTS = ("off", "on", "on+otlp", "on+otlp@10%")
 ORDERS = 100
@@ -129,11 +129,11 @@ def database(kind: str, variant: str, workdir: Path) -> Iterator[str]:
 
 
 def service_env(variant: str, database_url: str, sink_url: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ORDERS_", "DATABASE"))
-    }
-    env["DATABASE_URL"] = database_url
-    env["ORDERS_INSTRUMENTATION"] = "false" if variant == "off" else "true"
+    env = environ_without(
+        ("OTEL_", "ORDERS_", "DATABASE"),
+        DATABASE_URL=database_url,
+        ORDERS_INSTRUMENTATION="false" if variant == "off" else "true",
+    )
     if variant.startswith("on+otlp"):
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink_url
     if variant.endswith("@10%"):

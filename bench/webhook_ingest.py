@@ -34,7 +34,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import cpu_seconds, free_port, wait_ready
+from _common import cpu_seconds, environ_without, free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-webhook-token"
@@ -97,18 +97,15 @@ def server_env(database: Path) -> dict[str, str]:
     """This environment without the caller's sloctl and database settings (a
     ``DATABASE_URL_FILE`` or a Prometheus URL would change what is measured), plus the
     bench's own."""
-    inherited = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLOCTL_", "DATABASE_URL"))
-    }
     extra = os.environ.get("BENCH_PYTHONPATH")
-    return {
-        **inherited,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), extra])),
-        "DATABASE_URL": f"sqlite:///{database}",
-        "SLOCTL_SERVER_WEBHOOK_TOKEN": TOKEN,
-        "SLOCTL_SERVER_API_TOKEN": TOKEN,
-        "SLOCTL_SERVER_REFRESH_INTERVAL": "3600",
-    }
+    return environ_without(
+        ("SLOCTL_", "DATABASE_URL"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), extra])),
+        DATABASE_URL=f"sqlite:///{database}",
+        SLOCTL_SERVER_WEBHOOK_TOKEN=TOKEN,
+        SLOCTL_SERVER_API_TOKEN=TOKEN,
+        SLOCTL_SERVER_REFRESH_INTERVAL="3600",
+    )
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Path]:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
+from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -95,3 +99,27 @@ def local_time_zone(name: str) -> Iterator[None]:
         else:
             os.environ["TZ"] = before
         time.tzset()
+
+
+def app_handed_to_uvicorn(monkeypatch: pytest.MonkeyPatch, start: Callable[[], object]) -> Any:
+    """The app ``start()`` (a serve command) hands to ``uvicorn.run``, which does not run."""
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app))
+    start()
+    [app] = served
+    return app
+
+
+def assert_only_the_served_app_freezes(served: Any, built_by_tests: Any) -> None:
+    """``served`` moves its start-up objects out of full collections (gc.freeze) once
+    started; ``built_by_tests`` does not, or cycles of test apps would never be freed."""
+    gc.unfreeze()
+    try:
+        with TestClient(served) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 10_000  # modules, models and the app's routes
+        gc.unfreeze()
+        with TestClient(built_by_tests):
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()

@@ -209,6 +209,37 @@ def test_dashboard_configmaps_are_for_the_grafana_sidecar(dev_objects: list[Reso
 # ---------------------------------------------------------------- the workflow
 
 
+def _reaches(rules: dict[str, list[str]], target: str, goal: str) -> bool:
+    """Whether ``make target`` runs ``goal`` (itself or a prerequisite, at any depth)."""
+    seen: set[str] = set()
+    todo = [target]
+    while todo:
+        name = todo.pop()
+        if name == goal:
+            return True
+        if name not in seen:
+            seen.add(name)
+            todo.extend(rules.get(name, []))
+    return False
+
+
+def test_every_python_job_installs_what_its_targets_use():
+    """The first target of each Python job installs the tools (`.installed`), and
+    the targets that run promtool, Prometheus or Chromium install the Debian packages."""
+    workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    rules = manifests.make_rules()
+    calls = manifests.workflow_make_calls(workflow)
+    for job in ("lint", "test", "security", "gate"):
+        first = next(target for name, target in calls if name == job)
+        assert _reaches(rules, first, "$(BIN)/.installed"), (job, first)
+    for job, target in calls:
+        if target in {"pytest", "manifests"}:
+            assert _reaches(rules, target, "system-deps"), (job, target)
+    gate_calls = [target for name, target in calls if name == "gate"]
+    assert gate_calls.index("setup") < gate_calls.index("gate")
+    assert not _reaches(rules, "lint-python", "system-deps")  # the lint job installs no packages
+
+
 def test_the_workflow_has_the_pipeline_jobs_and_calls_existing_make_targets():
     workflow = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
     assert set(workflow["jobs"]) == {"lint", "test", "security", "image", "gate", "deploy-dev"}

@@ -104,13 +104,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
 
 def _wait_for_budgets(server: ManagedProcess) -> None:
     """Until the server has computed both budgets from Prometheus (120 s at most)."""
-    deadline = time.monotonic() + 120
-    while True:
+
+    def computed() -> bool:
         slos = httpx.get(f"{server.url}/api/v1/slos", timeout=10).json()["data"]
-        if len(slos) == 2 and all(s["status"] != "unknown" for s in slos):
-            return
-        assert time.monotonic() < deadline, server.tail(60)
-        time.sleep(0.5)
+        return len(slos) == 2 and all(s["status"] != "unknown" for s in slos)
+
+    server.wait_for(computed, 120, "done computing both budgets")
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,6 @@ stream and its own metrics registry, so each signal is checked where it lands.
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import logging
@@ -17,14 +16,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.responses import StreamingResponse
-from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -40,7 +36,7 @@ from sample_service.metrics import LATENCY_BUCKETS
 from sample_service.settings import Settings
 from sloctl.promql import find_selectors, format_number, parse_selector
 from sloctl.spec.loader import load_specs
-from tests.helpers import ROOT
+from tests.helpers import ROOT, app_handed_to_uvicorn, assert_only_the_served_app_freezes
 from tests.support.sample import assert_failed_span, database_url, serve_app
 
 pytestmark = pytest.mark.integration
@@ -519,21 +515,12 @@ def test_the_served_service_freezes_its_start_up_heap(
     bench/instrumentation.py 30-40 us per request; apps built by tests must
     not freeze, or their cycles would never be freed.
     """
-    served: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app))
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("ORDERS_INSTRUMENTATION", "false")
-    sample_main(["--port", "1"])
-    gc.unfreeze()
-    try:
-        with TestClient(served[0]) as client:
-            assert client.get("/healthz").status_code == 200
-            assert gc.get_freeze_count() > 10_000  # modules, models and the app's routes
-        gc.unfreeze()
-        with TestClient(create_app(Settings(database_url=db_url, instrumentation=False))):
-            assert gc.get_freeze_count() == 0
-    finally:
-        gc.unfreeze()
+    served = app_handed_to_uvicorn(monkeypatch, lambda: sample_main(["--port", "1"]))
+    assert_only_the_served_app_freezes(
+        served, create_app(Settings(database_url=db_url, instrumentation=False))
+    )
 
 
 def test_streamed_answers_pass_whole_and_are_counted_once(db_url: str):

@@ -8,7 +8,6 @@ checked against a real Prometheus in test_server_budgets.py.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
@@ -27,7 +25,13 @@ from server.budget import queries
 from server.prometheus import Sample
 from server.settings import Settings
 from sloctl.spec.models import SLO
-from tests.helpers import CliResult, scrub_env, write
+from tests.helpers import (
+    CliResult,
+    app_handed_to_uvicorn,
+    assert_only_the_served_app_freezes,
+    scrub_env,
+    write,
+)
 from tests.support.clock import NOW, FakeClock
 from tests.support.databases import database
 from tests.support.server import PrometheusDouble
@@ -522,19 +526,14 @@ def test_serve_freezes_the_start_up_heap(
     (bench/webhook_ingest.py); apps built by tests must not freeze, or their
     cycles would never be freed.
     """
-    served: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app))
     scrub_env(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
-    result = cli("serve", "--port", "1")
-    assert result.code == 0, result.err
-    gc.unfreeze()
-    try:
-        with TestClient(served[0]) as client:
-            assert client.get("/healthz").status_code == 200
-            assert gc.get_freeze_count() > 10_000  # the modules, models and schema of the app
-        gc.unfreeze()
-        with TestClient(make_app(tmp_path, PrometheusDouble(), FakeClock(NOW))):
-            assert gc.get_freeze_count() == 0
-    finally:
-        gc.unfreeze()
+
+    def serve() -> None:
+        result = cli("serve", "--port", "1")
+        assert result.code == 0, result.err
+
+    served = app_handed_to_uvicorn(monkeypatch, serve)
+    assert_only_the_served_app_freezes(
+        served, make_app(tmp_path, PrometheusDouble(), FakeClock(NOW))
+    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,12 +115,11 @@ def _records(log: Path) -> list[dict[str, Any]]:
 
 def _wait_for_messages(server: ManagedProcess, message: str, count: int) -> None:
     """Until the server has logged ``message`` ``count`` times (30 s at most)."""
-    deadline = time.monotonic() + 30
-    while sum(r.get("message") == message for r in _records(server.log)) < count:
-        assert time.monotonic() < deadline, (
-            f"{message!r} not logged {count} times:\n{server.tail()}"
-        )
-        time.sleep(0.1)
+    server.wait_for(
+        lambda: sum(r.get("message") == message for r in _records(server.log)) >= count,
+        30,
+        f"done logging {message!r} {count} times",
+    )
 
 
 def _leaks(text: str, secrets: dict[str, str]) -> list[str]:

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,20 +58,30 @@ class ManagedProcess:
             )
 
     def wait_ready(self, path: str, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            response = httpx.get(self.url + path, timeout=1.0)
+            if response.status_code != 200:
+                raise httpx.HTTPError(f"HTTP {response.status_code}")
+            return True
+
+        self.wait_for(ready, timeout, "ready")
+
+    def wait_for(self, check: Callable[[], bool], timeout: float, what: str) -> None:
+        """Until ``check()`` is true; fails with the log's tail if the process exits first,
+        or at ``timeout`` (an HTTP error from ``check`` counts as not yet)."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early:\n{self.tail()}")
             try:
-                response = httpx.get(self.url + path, timeout=1.0)
-                if response.status_code == 200:
+                if check():
                     return
-                last = f"HTTP {response.status_code}"
+                last = "not yet"
             except httpx.HTTPError as err:
                 last = str(err)
             time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not ready after {timeout}s ({last}):\n{self.tail()}")
+        raise RuntimeError(f"{self.name} not {what} after {timeout}s ({last}):\n{self.tail()}")
 
     def tail(self, lines: int = 30) -> str:
         try:
