@@ -20,8 +20,9 @@ route builds an HTTP error itself::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,27 @@ class EvidenceBackendError(ServerError):
         self.url = url
         self.reason = reason
         self.timed_out = timed_out
+
+
+# Pydantic's validation errors as details, for the API and the webhook alike.
+_LOCATIONS = ("body", "query", "path", "header")
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """``("body", "slos", 0, "objective")`` -> ``slos[0].objective``."""
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS and len(parts) > 1:
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def error_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message, without the ``Value error, `` a validator's ValueError gets."""
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")

@@ -7,31 +7,14 @@ validation errors name the field at fault in the body's own terms
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.errors import ErrorDetail, ServerError
-
-_LOCATIONS = ("body", "query", "path", "header")
-
-
-def field_path(loc: Sequence[str | int]) -> str:
-    """``("body", "slos", 0, "objective")`` -> ``slos[0].objective``."""
-    parts = list(loc)
-    if parts and parts[0] in _LOCATIONS and len(parts) > 1:
-        parts = parts[1:]
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "body"
+from server.errors import ErrorDetail, ServerError, error_message, field_path
 
 
 def error_response(
@@ -63,12 +46,6 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     ]
     first = details[0] if details else ErrorDetail("body", "invalid")
     return error_response(422, "invalid_request", f"{first.field}: {first.message}", details)
-
-
-def error_message(error: Mapping[str, Any]) -> str:
-    """A pydantic error's message, without the ``Value error, `` a validator's ValueError gets."""
-    message = str(error.get("msg", "invalid"))
-    return message.removeprefix("Value error, ")
 
 
 async def http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -23,8 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from server.api.errors import error_message, field_path
-from server.errors import ErrorDetail, InvalidRequestError
+from server.errors import ErrorDetail, InvalidRequestError, error_message, field_path
 from sloctl.oncall.schedule import aware
 
 AlertStatus = Literal["firing", "resolved"]
