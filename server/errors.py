@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sloctl.spec.yamlsrc import format_loc
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
@@ -111,13 +113,7 @@ def field_path(loc: Sequence[str | int]) -> str:
     parts = list(loc)
     if parts and parts[0] in _LOCATIONS and len(parts) > 1:
         parts = parts[1:]
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "body"
+    return format_loc(parts) or "body"
 
 
 def error_message(error: Mapping[str, Any]) -> str:
