@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import IO
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry.sdk.trace import SpanProcessor
 from prometheus_client import CollectorRegistry
 
@@ -30,6 +31,15 @@ from sample_service.state import AppState
 from sample_service.tracing import make_tracer_provider, trace_queries
 
 VERSION = "1.0.0"
+
+#: FastAPI's native telemetry, all of it switched off (see create_app).
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 def create_app(
@@ -84,6 +94,11 @@ def create_app(
             engine.dispose()
 
     app = FastAPI(
+        # FastAPI's own OpenTelemetry support is off: RequestTelemetryMiddleware
+        # makes the server span, metrics and logs with the app's own providers.
+        # Left on, it would add a second server span (and OpenTelemetry metrics
+        # and logs) whenever a global provider is set, as `opentelemetry-instrument` does.
+        telemetry=NO_FASTAPI_TELEMETRY,
         title="Orders",
         version=VERSION,
         summary="The instrumented CRUD service of the sloctl demo.",

@@ -160,14 +160,15 @@ class RequestTelemetryMiddleware:
         route = route_of(scope)
         method = str(scope["method"])
         if span.is_recording():
+            attributes: dict[str, str | int] = {"http.response.status_code": status}
             if route != UNMATCHED_ROUTE:
                 span.update_name(f"{request.span_name} {route}")
-                span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", status)
+                attributes["http.route"] = route
             if status >= 500 or request.error_type:
-                span.set_attribute("error.type", request.error_type or str(status))
+                attributes["error.type"] = request.error_type or str(status)
                 if not request.error_type:  # an exception sets its own status
                     span.set_status(Status(StatusCode.ERROR))
+            span.set_attributes(attributes)  # one lock and one check for all of them
         ids = span.get_span_context()
         # Only a sampled trace can be looked up, so only those become exemplars.
         trace_id = trace.format_trace_id(ids.trace_id) if ids.trace_flags.sampled else None

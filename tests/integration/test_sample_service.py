@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi.responses import StreamingResponse
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -328,6 +329,23 @@ def test_a_failed_request_fails_its_server_span(service: Service):
     assert server.attributes is not None
     assert server.attributes["error.type"] == "500"
     assert server.attributes["http.response.status_code"] == 500
+
+
+def test_a_global_tracer_provider_gets_no_second_server_span(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+):
+    """With a global provider set (as ``opentelemetry-instrument`` sets one), FastAPI's
+    own telemetry stays off: the request is one server span, in the app's provider."""
+    elsewhere = InMemorySpanExporter()
+    global_provider = TracerProvider()
+    global_provider.add_span_processor(SimpleSpanProcessor(elsewhere))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: global_provider)
+    trace_id = f"{random.getrandbits(128):032x}"
+    headers = {"traceparent": f"00-{trace_id}-{'34' * 8}-01"}
+    assert service.client.get("/orders/1", headers=headers).status_code == 404
+    servers = [s for s in service.spans_of(trace_id) if s.kind == SpanKind.SERVER]
+    assert [s.name for s in servers] == ["GET /orders/{order_id}"]
+    assert elsewhere.get_finished_spans() == ()
 
 
 def test_an_escaping_exception_is_recorded_on_the_server_span(db_url: str):
