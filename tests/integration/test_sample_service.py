@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -451,6 +452,28 @@ def test_faults_from_the_environment(db_url: str, monkeypatch: pytest.MonkeyPatc
     for service in start(db_url):
         assert service.client.get("/orders").status_code == 500
         assert service.client.get("/healthz").status_code == 200
+
+
+def test_a_sqlite_reader_does_not_hold_up_writers(tmp_path: Path):
+    """The SQLite file is in WAL mode: an order is created while another connection
+    sits in a read transaction, which still sees the orders as they were."""
+    path = tmp_path / "orders.db"
+    for service in start(f"sqlite:///{path}"):
+        assert service.client.post("/orders", json=ORDER).status_code == 201
+        reader = sqlite3.connect(path, isolation_level=None, timeout=0.5)
+        try:
+            assert reader.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            reader.execute("BEGIN")
+            assert reader.execute("SELECT count(*) FROM orders").fetchone() == (1,)
+            started = time.monotonic()
+            assert service.client.post("/orders", json=ORDER).status_code == 201
+            # Without WAL the commit waits out SQLite's 5 s busy timeout, then fails.
+            assert time.monotonic() - started < 4
+            assert reader.execute("SELECT count(*) FROM orders").fetchone() == (1,)
+            reader.execute("COMMIT")
+            assert reader.execute("SELECT count(*) FROM orders").fetchone() == (2,)
+        finally:
+            reader.close()
 
 
 def test_migration_goes_down_and_up(db_url: str):
