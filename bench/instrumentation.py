@@ -21,8 +21,8 @@ of traffic (half reads, a quarter listings, a fifth creates, some updates).
 Rounds are interleaved so drift on the shared machine hits every variant
 alike. Prints, per round and as medians, requests/s and the server process's
 CPU time per request (from /proc: less sensitive to other processes'
-scheduling than wall time), and the overhead of ``on`` and ``on+otlp``
-against ``off``. Target: overhead under 15 %.
+scheduling than wall time) and wrk's 99th percentile latency, and the
+overhead of ``on`` and ``on+otlp`` against ``off``. Target: overhead under 15 %.
 
 Run: ``.venv/bin/python bench/instrumentation.py [--rounds 9] [--seconds 4]
 [--database sqlite|postgresql] [--workload read|mix]``.
@@ -142,13 +142,18 @@ def service_env(variant: str, database_url: str, sink_url: str) -> dict[str, str
     return env
 
 
-def run_wrk(wrk: str, url: str, script: Path, seconds: int, connections: int) -> tuple[float, int]:
-    """Requests/s and the number of requests of one wrk run."""
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def run_wrk(
+    wrk: str, url: str, script: Path, seconds: int, connections: int
+) -> tuple[float, int, float]:
+    """Requests/s, the number of requests and the 99th percentile latency (ms) of one wrk run."""
     result = subprocess.run(
-        # A 10 s timeout: SQLite writers queue for its one write lock, and under
-        # the mix some wait over wrk's default 2 s, with or without instrumentation.
+        # A 10 s timeout, so a slow spell shows in the p99 rather than as errors.
         [
             wrk,
+            "--latency",
             "-t1",
             f"-c{connections}",
             f"-d{seconds}s",
@@ -166,9 +171,10 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: int, connections: int) ->
         raise RuntimeError(f"wrk saw errors:\n{result.stdout}")
     rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
     count = re.search(r"(\d+) requests in", result.stdout)
-    if rate is None or count is None:
-        raise RuntimeError(f"no Requests/sec in wrk output:\n{result.stdout}")
-    return float(rate.group(1)), int(count.group(1))
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", result.stdout, re.MULTILINE)
+    if rate is None or count is None or p99 is None:
+        raise RuntimeError(f"no Requests/sec or latency in wrk output:\n{result.stdout}")
+    return float(rate.group(1)), int(count.group(1)), float(p99.group(1)) * UNITS[p99.group(2)]
 
 
 def main() -> None:
@@ -215,18 +221,22 @@ def main() -> None:
 
         rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
         cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        p99s: dict[str, list[float]] = {v: [] for v in VARIANTS}
         for round_ in range(args.rounds):
             shift = round_ % len(VARIANTS)
             order = VARIANTS[shift:] + VARIANTS[:shift]
             for variant in order:
                 before = cpu_seconds(pids[variant])
-                rps, count = run_wrk(wrk, urls[variant], script, args.seconds, args.connections)
+                rps, count, p99 = run_wrk(
+                    wrk, urls[variant], script, args.seconds, args.connections
+                )
                 per_request = (cpu_seconds(pids[variant]) - before) / count * 1e6
                 rates[variant].append(rps)
                 cpu[variant].append(per_request)
+                p99s[variant].append(p99)
                 print(
                     f"round {round_ + 1} {variant:12} {rps:8.1f} req/s",
-                    f"{per_request:7.0f} us CPU/req",
+                    f"{per_request:7.0f} us CPU/req  p99 {p99:7.1f} ms",
                     flush=True,
                 )
 
@@ -240,11 +250,15 @@ def main() -> None:
         f"database: {args.database}; workload: {args.workload};",
         f"medians of {args.rounds} rounds of {args.seconds} s",
     )
-    print(f"{'variant':12}{'req/s':>10}{'overhead':>10}{'CPU us/req':>12}{'overhead':>10}")
+    tail = {v: statistics.median(p) for v, p in p99s.items()}
+    print(
+        f"{'variant':12}{'req/s':>10}{'overhead':>10}{'CPU us/req':>12}{'overhead':>10}"
+        f"{'p99 ms':>9}"
+    )
     for v in VARIANTS:
         print(
             f"{v:12}{rate[v]:10.1f}{1 - rate[v] / rate['off']:10.1%}"
-            f"{per_req[v]:12.0f}{per_req[v] / per_req['off'] - 1:10.1%}"
+            f"{per_req[v]:12.0f}{per_req[v] / per_req['off'] - 1:10.1%}{tail[v]:9.1f}"
         )
 
 
