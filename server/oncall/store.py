@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, case, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, select, update
 from sqlalchemy import insert as insert_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -43,6 +43,7 @@ __all__ = [
     "acknowledge",
     "add_event",
     "alerts_of",
+    "count_incidents",
     "events_of",
     "get_incident",
     "ingest",
@@ -415,20 +416,38 @@ def list_incidents(
     Incidents of several statuses opened at the same instant come in the order
     the statuses are given, so one query lists them as one query per status would.
     """
-    query: Select[tuple[Incident]] = select(Incident)
+    query = select(Incident).where(*_incident_filters(statuses, team, slo))
     order: list[ColumnElement[Any]] = [Incident.opened_at.desc()]
-    if statuses is not None:
-        wanted = list(statuses)
-        query = query.where(Incident.status.in_(wanted))
-        if len(wanted) > 1:
-            ranks = {value: rank for rank, value in enumerate(wanted)}
-            order.append(case(ranks, value=Incident.status))
-    if team is not None:
-        query = query.where(Incident.team == team)
-    if slo is not None:
-        query = query.where(Incident.slo == slo)
+    if statuses is not None and len(wanted := list(statuses)) > 1:
+        ranks = {value: rank for rank, value in enumerate(wanted)}
+        order.append(case(ranks, value=Incident.status))
     query = query.order_by(*order, Incident.id.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def count_incidents(
+    session: Session,
+    *,
+    statuses: Collection[IncidentStatus] | None = None,
+    team: str | None = None,
+    slo: str | None = None,
+) -> int:
+    """How many incidents :func:`list_incidents` would list without its limit."""
+    query = select(func.count()).select_from(Incident)
+    return session.scalar(query.where(*_incident_filters(statuses, team, slo))) or 0
+
+
+def _incident_filters(
+    statuses: Collection[IncidentStatus] | None, team: str | None, slo: str | None
+) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if statuses is not None:
+        filters.append(Incident.status.in_(list(statuses)))
+    if team is not None:
+        filters.append(Incident.team == team)
+    if slo is not None:
+        filters.append(Incident.slo == slo)
+    return filters
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:

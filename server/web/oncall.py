@@ -28,12 +28,17 @@ from server.errors import (
 from server.oncall import store
 from server.oncall.actions import Action, act_on_incident
 from server.oncall.schemas import incident_detail, incident_public
+from server.oncall.store import IncidentStatus
 from server.web.routes import not_found_page
 from server.web.site import Site, SiteDep
 
 router = APIRouter(include_in_schema=False)
 
 ACTIONS = {"ack": "acknowledged", "resolve": "resolved"}
+#: The statuses of an incident not yet resolved, firing ones first.
+OPEN: tuple[IncidentStatus, ...] = ("firing", "acknowledged")
+#: The page lists at most this many open incidents, newest first, and says how many there are.
+OPEN_SHOWN = 400
 #: Form bodies larger than this are refused (a token and a name are a few hundred bytes).
 MAX_FORM_BYTES = 8 * 1024
 
@@ -53,8 +58,11 @@ def oncall_page(
 ) -> Response:
     """Who is on call now per team, and every incident not yet resolved."""
     with context.sessions() as session:
-        open_rows = store.list_incidents(session, statuses=("firing", "acknowledged"), limit=400)
+        open_rows = store.list_incidents(session, statuses=OPEN, limit=OPEN_SHOWN)
         rows = [incident_public(row) for row in open_rows]
+        total = (
+            store.count_incidents(session, statuses=OPEN) if len(rows) == OPEN_SHOWN else len(rows)
+        )
     notice = (
         f"Incident {incident} {ACTIONS[done]}."
         if done in ACTIONS and incident is not None
@@ -63,7 +71,13 @@ def oncall_page(
     return site.render(
         request,
         "oncall.html",
-        {"oncall": _oncall_now(context), "incidents": rows, "notice": notice, "error": None},
+        {
+            "oncall": _oncall_now(context),
+            "incidents": rows,
+            "open_total": total,
+            "notice": notice,
+            "error": None,
+        },
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser
 from prometheus_client import CollectorRegistry
 
+import server.web.oncall
 from server.app import create_app
 from server.oncall.channels import Notifier
 from server.settings import Settings
@@ -162,3 +163,21 @@ def test_unknown_incident_page_is_a_404_page(world: World) -> None:
     response = httpx.get(f"{world.url}/oncall/incidents/999999", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert "<html" in response.text
+
+
+def test_a_long_list_of_open_incidents_says_how_many_it_leaves_out(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fire(world.url, "orders-availability")
+    fire(world.url, "orders-freshness")
+    listed = httpx.get(f"{world.url}/api/v1/incidents", params={"limit": 1000}).json()["data"]
+    open_ids = [row["id"] for row in listed if row["status"] in ("firing", "acknowledged")]
+    assert len(open_ids) >= 2
+    monkeypatch.setattr(server.web.oncall, "OPEN_SHOWN", 1)
+    html = httpx.get(f"{world.url}/oncall").text
+    assert html.count('<li class="incident"') == 1
+    assert f"Showing the newest 1 of {len(open_ids)} open incidents" in html
+    monkeypatch.undo()
+    html = httpx.get(f"{world.url}/oncall").text
+    assert html.count('<li class="incident"') == len(open_ids)
+    assert 'id="incidents-truncated"' not in html
