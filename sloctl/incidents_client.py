@@ -34,7 +34,9 @@ class Incident(Answer):
     resolved_by: str | None
 
 
-class _IncidentList(Answer):
+class IncidentList(Answer):
+    """A page of incidents, and how many match in all (``count``, past the page's limit)."""
+
     data: list[Incident]
     count: int
 
@@ -42,15 +44,13 @@ class _IncidentList(Answer):
 class IncidentsClient(ServerClient):
     """A small client of the server's incidents API."""
 
-    def incidents(
-        self, *, status: IncidentStatus | None = None, limit: int = 100
-    ) -> list[Incident]:
-        """Incidents, newest first (of one status when given)."""
+    def incidents(self, *, status: IncidentStatus | None = None, limit: int = 100) -> IncidentList:
+        """Incidents, newest first (of one status when given), and how many match in all."""
         params: dict[str, str | int] = {"limit": limit}
         if status is not None:
             params["status"] = status
         response = self._call("GET", "/api/v1/incidents", params=params)
-        return self._parse(_IncidentList, response, "from /api/v1/incidents").data
+        return self._parse(IncidentList, response, "from /api/v1/incidents")
 
     def acknowledge(self, incident_id: int, *, by: str) -> Incident:
         """Acknowledge an incident as ``by``."""

@@ -70,10 +70,12 @@ def incidents(
     """List incidents from Alertmanager's pages, newest first."""
     with IncidentsClient(server_url) as client:
         found = client.incidents(status=status.value if status else None, limit=limit)
-    if output is OutputFormat.table and not found:
+    if output is OutputFormat.table and not found.data:
         stdout().print("no incidents")
         return
-    _print(found, output)
+    shown = len(found.data)
+    title = f"newest {shown} of {found.count} incidents (--limit)" if found.count > shown else None
+    _print(found.data, output, title)
 
 
 def ack(

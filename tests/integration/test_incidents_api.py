@@ -74,7 +74,8 @@ def test_list_filters_and_order(client: TestClient, clock: FakeClock):
 
     def ids(**params: Any) -> list[int]:
         body = client.get("/api/v1/incidents", params=params).json()
-        assert body["count"] == len(body["data"])
+        if "limit" not in params:
+            assert body["count"] == len(body["data"])
         return [item["id"] for item in body["data"]]
 
     assert ids() == [second, first], "newest first"
@@ -83,6 +84,11 @@ def test_list_filters_and_order(client: TestClient, clock: FakeClock):
     assert ids(team="money") == [second]
     assert ids(slo="orders-availability") == [first]
     assert ids(limit=1) == [second]
+    cut = client.get("/api/v1/incidents", params={"limit": 1}).json()
+    assert cut["count"] == 2, "count is every incident that matches, not the page"
+    assert client.get("/api/v1/incidents", params={"limit": 2}).json()["count"] == 2
+    by_team = client.get("/api/v1/incidents", params={"limit": 1, "team": "money"}).json()
+    assert by_team["count"] == 1
     bad = client.get("/api/v1/incidents", params={"status": "sleeping"})
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["field"] == "status"
@@ -147,6 +153,7 @@ def test_cli_lists_acknowledges_and_resolves(tmp_path: Path, clock: FakeClock):
             table = sloctl("incidents", "--server-url", base, "--status", "firing")
             assert "orders-availability" in table.stdout
             assert "firing" in table.stdout
+            assert " of " not in table.stdout
 
             refused = sloctl("ack", str(incident_id), "--server-url", base, "--by", "alice")
             assert refused.returncode == 1
@@ -170,3 +177,11 @@ def test_cli_lists_acknowledges_and_resolves(tmp_path: Path, clock: FakeClock):
             unknown = sloctl("ack", "4242", "--server-url", base, token=API_TOKEN)
             assert unknown.returncode == 1
             assert "no incident with id 4242" in unknown.stderr
+
+            other = payload(alert("bb02", slo="checkout-latency"), group="checkout-latency")
+            assert httpx.post(f"{base}{URL}", json=other, headers=HOOK, timeout=30).is_success
+            cut = sloctl("incidents", "--server-url", base, "--limit", "1")
+            assert cut.returncode == 0, cut.stderr
+            assert "newest 1 of 2 incidents" in cut.stdout
+            page = sloctl("incidents", "--server-url", base, "--limit", "1", "-o", "json")
+            assert [item["slo"] for item in json.loads(page.stdout)] == ["checkout-latency"]

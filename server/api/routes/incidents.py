@@ -48,10 +48,16 @@ def list_incidents(
     slo: Annotated[str | None, Query(description="only this SLO id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
 ) -> Response:
+    """``count`` is how many incidents match, which is more than ``data`` holds past ``limit``."""
     statuses = None if status is None else (status,)
     rows = store.list_incidents(session, statuses=statuses, team=team, slo=slo, limit=limit)
     data = [incident_public(row) for row in rows]
-    return _json(IncidentsPublic(data=data, count=len(data)))
+    count = (
+        store.count_incidents(session, statuses=statuses, team=team, slo=slo)
+        if len(data) == limit
+        else len(data)
+    )
+    return _json(IncidentsPublic(data=data, count=count))
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident")
