@@ -43,9 +43,9 @@ __all__ = [
     "acknowledge",
     "add_event",
     "alerts_of",
-    "count_incidents",
     "events_of",
     "get_incident",
+    "incident_page",
     "ingest",
     "list_incidents",
     "lock_incident",
@@ -425,16 +425,24 @@ def list_incidents(
     return list(session.scalars(query))
 
 
-def count_incidents(
+def incident_page(
     session: Session,
     *,
     statuses: Collection[IncidentStatus] | None = None,
     team: str | None = None,
     slo: str | None = None,
-) -> int:
-    """How many incidents :func:`list_incidents` would list without its limit."""
-    query = select(func.count()).select_from(Incident)
-    return session.scalar(query.where(*_incident_filters(statuses, team, slo))) or 0
+    limit: int = 100,
+) -> tuple[list[Incident], int]:
+    """What :func:`list_incidents` lists, and how many incidents match in all.
+
+    The count is a second query only when the page is full: a page with room
+    to spare holds every match.
+    """
+    rows = list_incidents(session, statuses=statuses, team=team, slo=slo, limit=limit)
+    if len(rows) < limit:
+        return rows, len(rows)
+    count = select(func.count()).select_from(Incident)
+    return rows, session.scalar(count.where(*_incident_filters(statuses, team, slo))) or 0
 
 
 def _incident_filters(

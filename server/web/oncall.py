@@ -58,11 +58,8 @@ def oncall_page(
 ) -> Response:
     """Who is on call now per team, and every incident not yet resolved."""
     with context.sessions() as session:
-        open_rows = store.list_incidents(session, statuses=OPEN, limit=OPEN_SHOWN)
+        open_rows, total = store.incident_page(session, statuses=OPEN, limit=OPEN_SHOWN)
         rows = [incident_public(row) for row in open_rows]
-        total = (
-            store.count_incidents(session, statuses=OPEN) if len(rows) == OPEN_SHOWN else len(rows)
-        )
     notice = (
         f"Incident {incident} {ACTIONS[done]}."
         if done in ACTIONS and incident is not None

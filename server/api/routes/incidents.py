@@ -50,14 +50,8 @@ def list_incidents(
 ) -> Response:
     """``count`` is how many incidents match, which is more than ``data`` holds past ``limit``."""
     statuses = None if status is None else (status,)
-    rows = store.list_incidents(session, statuses=statuses, team=team, slo=slo, limit=limit)
-    data = [incident_public(row) for row in rows]
-    count = (
-        store.count_incidents(session, statuses=statuses, team=team, slo=slo)
-        if len(data) == limit
-        else len(data)
-    )
-    return _json(IncidentsPublic(data=data, count=count))
+    rows, count = store.incident_page(session, statuses=statuses, team=team, slo=slo, limit=limit)
+    return _json(IncidentsPublic(data=[incident_public(row) for row in rows], count=count))
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, summary="One incident")
