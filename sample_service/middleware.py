@@ -90,8 +90,14 @@ class _Request:
     """What the middleware notes about one request while it is answered."""
 
     scope: Scope
-    span_name: str
+    #: The method as the HTTP conventions name it: one the conventions know, or ``_OTHER``,
+    #: so a client sending made-up methods cannot add metric series.
+    method: str
     error_type: str | None = None
+
+    @property
+    def span_name(self) -> str:
+        return "HTTP" if self.method == "_OTHER" else self.method
 
 
 class RequestTelemetryMiddleware:
@@ -112,8 +118,7 @@ class RequestTelemetryMiddleware:
         start = time.perf_counter()
         headers = request_headers(scope)
         attributes = request_attributes(scope, headers)
-        method = attributes["http.request.method"]
-        request = _Request(scope, "HTTP" if method == "_OTHER" else method)
+        request = _Request(scope, attributes["http.request.method"])
         parent = propagate.extract(headers)
         span = self.tracer.start_span(
             request.span_name, context=parent, kind=SpanKind.SERVER, attributes=attributes
@@ -158,7 +163,7 @@ class RequestTelemetryMiddleware:
     def _record(self, request: _Request, span: trace.Span, status: int, seconds: float) -> None:
         scope = request.scope
         route = route_of(scope)
-        method = str(scope["method"])
+        method = request.method
         if span.is_recording():
             attributes: dict[str, str | int] = {"http.response.status_code": status}
             if route != UNMATCHED_ROUTE:

@@ -387,6 +387,28 @@ def test_metrics_count_routes_not_paths_and_skip_the_scrape(service: Service):
     assert totals == {("/orders/{order_id}", "404"): 3, ("unmatched", "404"): 1}
 
 
+def test_made_up_methods_add_no_metric_series(service: Service):
+    """Methods the HTTP conventions do not know (WebDAV's, which the HTTP parser lets
+    through) are counted and logged as ``_OTHER``."""
+    trace_id = f"{random.getrandbits(128):032x}"
+    headers = {"traceparent": f"00-{trace_id}-{'56' * 8}-01"}
+    for method in ("PROPFIND", "MKCOL"):
+        assert service.client.request(method, "/orders", headers=headers).status_code == 405
+    methods = {
+        s.labels["method"]
+        for s in service.metrics()["http_requests"]
+        if s.name == "http_requests_total"
+    }
+    assert methods == {"_OTHER"}
+    lines = service.logs_where(lambda doc: doc.get("trace.id") == trace_id)
+    assert [line["http.request.method"] for line in lines] == ["_OTHER", "_OTHER"]
+    servers = [s for s in service.spans_of(trace_id) if s.kind == SpanKind.SERVER]
+    assert sorted((s.attributes or {})["http.request.method_original"] for s in servers) == [
+        "MKCOL",
+        "PROPFIND",
+    ]
+
+
 def test_fault_switch_needs_the_admin_token(service: Service):
     assert service.client.get("/admin/faults").status_code == 401
     wrong = service.client.get("/admin/faults", headers={"Authorization": "Bearer nope"})
