@@ -163,7 +163,7 @@ class BackgroundHandler(logging.Handler):
             self.flush()
 
     def flush(self) -> None:
-        """Write every line logged so far, then flush ``handlers``."""
+        """Hand every line logged so far to ``handlers``, as one record per batch."""
         with self.written:
             batch = [self.lines.popleft() for _ in range(len(self.lines))]  # only we pop
             if batch:
