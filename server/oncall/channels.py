@@ -28,7 +28,13 @@ import httpx
 from server.settings import Settings
 from sloctl.oncall.config import Channel, EmailChannel, SlackChannel, WebhookChannel
 
-NotificationKind = Literal["page", "ack_timeout"]
+NotificationKind = Literal["page", "ack_timeout", "resolved"]
+#: How a subject line names each kind.
+KIND_LABELS: dict[str, str] = {
+    "page": "page",
+    "ack_timeout": "acknowledgement timed out",
+    "resolved": "resolved",
+}
 #: HTTP statuses worth another try: time-out, rate limit and server errors.
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 
@@ -61,11 +67,12 @@ class Notification:
     recipient: str
     opened_at: datetime | None = None
     url: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
 
     def subject(self) -> str:
         """A one-line headline: ``[sloctl] #12 page: SLO shop-availability is burning``."""
-        label = "page" if self.kind == "page" else "acknowledgement timed out"
-        return f"[sloctl] #{self.incident_id} {label}: {self.title}"
+        return f"[sloctl] #{self.incident_id} {KIND_LABELS[self.kind]}: {self.title}"
 
     def text(self) -> str:
         """The plain-text body (email, and Slack's fallback text)."""
@@ -79,9 +86,14 @@ class Notification:
             "Severity": self.severity,
             "Status": self.status,
             "Escalation": f"policy {self.policy}, step {self.step + 1}, round {self.round + 1}"
-            if self.policy
+            if self.policy and self.kind != "resolved"
             else None,
             "Opened": self.opened_at.isoformat() if self.opened_at else None,
+            "Resolved": " by ".join(
+                part for part in (self.resolved_at.isoformat(), self.resolved_by) if part
+            )
+            if self.resolved_at
+            else None,
             "Incident": self.url,
         }
         lines += [f"{name}: {value}" for name, value in facts.items() if value]
@@ -93,7 +105,9 @@ class Notification:
         for name in ("kind", "recipient", "policy", "step", "round"):
             incident.pop(name)
         incident["id"] = incident.pop("incident_id")
-        incident["opened_at"] = self.opened_at.isoformat() if self.opened_at else None
+        for name in ("opened_at", "resolved_at"):
+            moment = getattr(self, name)
+            incident[name] = moment.isoformat() if moment else None
         return {
             "version": "1",
             "kind": self.kind,

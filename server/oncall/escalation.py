@@ -18,8 +18,13 @@ schedules the next step after its ``waitMinutes``; after the last step the
 policy starts again ``repeat`` times. Acknowledging removes the incident's
 step jobs and, when the policy has ``ackTimeoutMinutes``, schedules a job that
 puts the incident back to firing and starts the policy again. Resolving
-removes every job. Deliveries (``server/oncall/channels.py``) run after the
-step is committed, with retries; every attempt is on the incident's timeline.
+removes every job and, when the policy has ``sendResolved`` (the default),
+schedules ``incident:<id>:all-clear``: everyone a page of this episode reached
+is told, over the same channel, that the incident resolved. That job claims
+the all-clear once with an ``all_clear`` timeline entry written under the
+incident's row lock. Deliveries (``server/oncall/channels.py``) run after the
+step or all-clear is committed, with retries; every attempt is on the
+incident's timeline.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.errors import NotFoundError
 from server.oncall import store
 from server.oncall.channels import Notification, NotificationKind, Notifier
 from server.oncall.holder import OnCallHolder
@@ -43,10 +49,15 @@ from server.oncall.plan import (
     LastStep,
     ack_job_id,
     ack_timeout,
+    all_clear_job_id,
+    all_clear_recipients,
     due_at,
     find_policy,
+    last_all_clear,
+    last_position,
     last_step,
     next_step,
+    paged,
     redeliver_job_id,
     step_job_id,
     unsettled,
@@ -57,6 +68,8 @@ from sloctl.oncall.config import Channel, EscalationPolicy, OnCallConfig
 from sloctl.oncall.schedule import recipients
 
 log = logging.getLogger("sloctl.server.escalation")
+#: An incident resolved longer ago than this gets no all-clear at start (a long outage).
+ALL_CLEAR_WITHIN = timedelta(hours=24)
 
 
 class Escalator:
@@ -108,8 +121,8 @@ class Escalator:
         self._safely(self._acknowledged, incident_id)
 
     def resolved(self, incident_id: int) -> None:
-        """Resolution closes the incident: nothing more is scheduled for it."""
-        self._safely(self._remove_jobs, incident_id)
+        """Resolution cancels what was pending and schedules the all-clear."""
+        self._safely(self._resolved, incident_id)
 
     def _safely(self, action: Callable[[int], None], incident_id: int) -> None:
         try:
@@ -128,6 +141,18 @@ class Escalator:
                 return
             step, round_ = incident.escalation_step, incident.escalation_round
         self._schedule_step(incident_id, step, round_, self.clock(), "page")
+
+    def _resolved(self, incident_id: int) -> None:
+        self._remove_jobs(incident_id)
+        with self.sessions() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None or incident.status != "resolved" or incident.resolved_at is None:
+                return
+            policy = find_policy(self.oncall.get(), incident.policy)
+            if policy is None or not policy.send_resolved:
+                return
+            resolved_at = incident.resolved_at
+        self._schedule_all_clear(incident_id, resolved_at, "all_clear")
 
     def _acknowledged(self, incident_id: int) -> None:
         self._remove_jobs(incident_id)
@@ -150,6 +175,10 @@ class Escalator:
                 self.run_redeliver(incident_id)
             elif action == "ack_timeout":
                 self.run_ack_timeout(incident_id, datetime.fromisoformat(args[0]))
+            elif action in ("all_clear", "redeliver_all_clear"):
+                resolved_at = datetime.fromisoformat(args[0])
+                redeliver = action == "redeliver_all_clear"
+                self.run_all_clear(incident_id, resolved_at, redeliver=redeliver)
             else:
                 log.error("unknown escalation job", extra={"action": action})
         except Exception:
@@ -281,6 +310,59 @@ class Escalator:
         self._schedule_step(incident_id, 0, 0, now, "ack_timeout")
         return True
 
+    def run_all_clear(
+        self, incident_id: int, resolved_at: datetime, *, redeliver: bool = False
+    ) -> int:
+        """Tell everyone this episode's pages reached that the incident resolved at ``resolved_at``.
+
+        The first run claims the all-clear (an ``all_clear`` entry naming the
+        recipients) under the incident's row lock, so it is sent once however
+        often the job runs; ``redeliver`` sends what a claimed all-clear never
+        got to (a crash). Nothing is sent once the incident fired again.
+        Returns how many messages were handed to the notifier.
+        """
+        now = self.clock()
+        config = self.oncall.get()
+        with transaction(self.sessions) as session:
+            try:
+                incident = store.lock_incident(session, incident_id)
+            except NotFoundError:
+                return 0
+            policy = find_policy(config, incident.policy)
+            if (
+                incident.status != "resolved"
+                or incident.resolved_at != resolved_at
+                or config is None
+                or policy is None
+                or not policy.send_resolved
+            ):
+                return 0
+            entries = _entries(session, incident_id)
+            claim = last_all_clear(entries)
+            people = all_clear_recipients(config, entries)
+            if redeliver:
+                people = unsettled(claim, people) if claim else []
+            elif claim is not None or not people:
+                return 0  # sent already, or nobody was paged
+            else:
+                store.add_event(
+                    session,
+                    incident_id,
+                    kind="all_clear",
+                    at=now,
+                    detail={
+                        "recipients": sorted({r.name for r in people}),
+                        "resolved_by": incident.resolved_by,
+                    },
+                )
+            step, round_ = last_position(entries)
+            messages = [
+                (r.channel, self._notification(incident, "resolved", r.name, step, round_))
+                for r in people
+            ]
+        self._deliver(incident_id, messages)
+        return len(messages)
+
     def run_due(self, now: datetime | None = None) -> int:
         """Run, in this thread, every stored job due at ``now`` (tests with a fixed clock)."""
         return self.jobs.run_due(now or self.clock())
@@ -290,7 +372,8 @@ class Escalator:
 
         Covers a crash after an incident was committed but before its job was
         stored, or while a job ran (APScheduler removes a one-off job when it
-        starts it). Jobs that already exist are left alone.
+        starts it). Jobs that already exist are left alone. Incidents resolved
+        within :data:`ALL_CLEAR_WITHIN` get the all-clear they are still owed.
         """
         config = self.oncall.get()
         if config is None:
@@ -323,8 +406,41 @@ class Escalator:
                 due = due_at(policy, last, self.clock())
                 self._schedule_step(incident.id, step, round_, due, "page")
                 added += 1
+            added += self._reconcile_all_clears(session, config, existing)
         if added:
             log.info("escalations rescheduled", extra={"jobs": added})
+        return added
+
+    def _reconcile_all_clears(
+        self, session: Session, config: OnCallConfig, existing: set[str]
+    ) -> int:
+        """Schedule the all-clears that recently resolved incidents are owed; returns how many."""
+        added = 0
+        recent = session.scalars(
+            select(Incident).where(
+                Incident.status == "resolved",
+                Incident.resolved_at >= self.clock() - ALL_CLEAR_WITHIN,
+            )
+        ).all()
+        for incident in recent:
+            policy = find_policy(config, incident.policy)
+            resolved_at = incident.resolved_at
+            if (
+                all_clear_job_id(incident.id) in existing
+                or policy is None
+                or not policy.send_resolved
+                or resolved_at is None
+            ):
+                continue
+            entries = _entries(session, incident.id)
+            claim = last_all_clear(entries)
+            if claim is None and paged(entries):
+                self._schedule_all_clear(incident.id, resolved_at, "all_clear")
+            elif claim is not None and unsettled(claim, all_clear_recipients(config, entries)):
+                self._schedule_all_clear(incident.id, resolved_at, "redeliver_all_clear")
+            else:
+                continue
+            added += 1
         return added
 
     def run_redeliver(self, incident_id: int) -> int:
@@ -382,6 +498,10 @@ class Escalator:
                 channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
             )
 
+    def _schedule_all_clear(self, incident_id: int, resolved_at: datetime, action: str) -> None:
+        job_id = all_clear_job_id(incident_id)
+        self.jobs.add(job_id, self.clock(), action, incident_id, resolved_at.isoformat())
+
     def _schedule_step(
         self, incident_id: int, step: int, round_: int, at: datetime, kind: NotificationKind
     ) -> None:
@@ -414,6 +534,8 @@ class Escalator:
             recipient=recipient,
             opened_at=incident.opened_at,
             url=f"{self.public_url}/oncall/incidents/{incident.id}" if self.public_url else None,
+            resolved_at=incident.resolved_at,
+            resolved_by=incident.resolved_by,
         )
 
 

@@ -1,5 +1,8 @@
 """The pure part of escalation: what follows a step, when it is due, what is left to send.
 
+It also reads who was paged about an incident, so that the same people (and
+channels) hear when it resolves: the all-clear.
+
 No database, clock or scheduler here: the engine (``server/oncall/escalation.py``)
 reads the incident and its timeline, asks these functions, and acts.
 """
@@ -9,13 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from server.oncall.channels import describe
 from sloctl.oncall.config import EscalationPolicy, OnCallConfig, Recipient
 
 #: Timeline entries as the engine reads them: (kind, at, detail).
 Entry = tuple[str, datetime, dict[str, Any]]
+#: A delivery's recipient as the timeline names it: (name, channel kind, where).
+Key = tuple[str, str, str]
+#: The notifications that page someone (an all-clear answers them).
+PAGES = frozenset({"page", "ack_timeout"})
 
 
 def step_job_id(incident_id: int, step: int) -> str:
@@ -28,6 +35,10 @@ def redeliver_job_id(incident_id: int) -> str:
 
 def ack_job_id(incident_id: int) -> str:
     return f"incident:{incident_id}:ack-timeout"
+
+
+def all_clear_job_id(incident_id: int) -> str:
+    return f"incident:{incident_id}:all-clear"
 
 
 def find_policy(config: OnCallConfig | None, policy_id: str | None) -> EscalationPolicy | None:
@@ -77,20 +88,36 @@ class LastStep:
     settled: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
 
 
+def episode(entries: Sequence[Entry]) -> Sequence[Entry]:
+    """The entries since the incident last opened or reopened (all of them if it never did)."""
+    starts = [i for i, (kind, _at, _detail) in enumerate(entries) if kind in ("opened", "reopened")]
+    return entries[starts[-1] :] if starts else entries
+
+
+def _key(detail: dict[str, Any]) -> Key:
+    return (str(detail.get("recipient")), str(detail.get("channel")), str(detail.get("to")))
+
+
+def _ended(kind: str, detail: dict[str, Any]) -> bool:
+    """A delivery that will not be tried again: sent, or given up."""
+    return kind == "notified" or (kind == "delivery_failed" and detail.get("gave_up") is True)
+
+
 def last_step(entries: Sequence[Entry]) -> LastStep | None:
-    """Read the last step run, and which of its deliveries ended, from a timeline."""
+    """The last step run in this episode, and which of its deliveries ended."""
+    entries = episode(entries)
     runs = [i for i, (kind, _at, _detail) in enumerate(entries) if kind == "escalated"]
     if not runs:
         return None
     _kind, at, ran = entries[runs[-1]]
     step, round_ = int(ran["step"]), int(ran["round"])
-    settled = set()
-    for kind, _at, detail in entries[runs[-1] + 1 :]:
-        ended = kind == "notified" or (kind == "delivery_failed" and detail.get("gave_up") is True)
-        if ended and (detail.get("step"), detail.get("round")) == (step, round_):
-            settled.add(
-                (str(detail.get("recipient")), str(detail.get("channel")), str(detail.get("to")))
-            )
+    settled = {
+        _key(detail)
+        for kind, _at, detail in entries[runs[-1] + 1 :]
+        if _ended(kind, detail)
+        and detail.get("notification") != "resolved"
+        and (detail.get("step"), detail.get("round")) == (step, round_)
+    }
     return LastStep(
         step=step,
         round=round_,
@@ -108,12 +135,98 @@ def due_at(policy: EscalationPolicy, last: LastStep | None, now: datetime) -> da
     return last.at + timedelta(minutes=policy.steps[last.step].wait_minutes)
 
 
-def unsettled(last: LastStep, candidates: Iterable[Recipient]) -> list[Recipient]:
-    """The last step's recipients whose delivery never ended (the process died meanwhile)."""
-    out = []
-    for recipient in candidates:
-        where = describe(recipient.channel)
-        key = (recipient.name, where["channel"], where["to"])
-        if recipient.name in last.recipients and key not in last.settled:
-            out.append(recipient)
+class Claim(Protocol):
+    """A step or an all-clear: whom it named, and whose deliveries ended."""
+
+    @property
+    def recipients(self) -> tuple[str, ...]: ...
+
+    @property
+    def settled(self) -> frozenset[Key]: ...
+
+
+def recipient_key(recipient: Recipient) -> Key:
+    """How the timeline names a recipient's deliveries (see :func:`describe`)."""
+    where = describe(recipient.channel)
+    return (recipient.name, where["channel"], where["to"])
+
+
+def unsettled(claim: Claim, candidates: Iterable[Recipient]) -> list[Recipient]:
+    """The claim's recipients whose delivery never ended (the process died meanwhile)."""
+    return [
+        recipient
+        for recipient in candidates
+        if recipient.name in claim.recipients and recipient_key(recipient) not in claim.settled
+    ]
+
+
+# --- the all-clear --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllClear:
+    """The all-clear sent after the incident last resolved, and which of its deliveries ended."""
+
+    at: datetime
+    recipients: tuple[str, ...]
+    settled: frozenset[Key] = field(default_factory=frozenset)
+
+
+def last_all_clear(entries: Sequence[Entry]) -> AllClear | None:
+    """The ``all_clear`` entry after the last resolution of this episode, if there is one."""
+    entries = episode(entries)
+    resolved = [i for i, (kind, _at, _detail) in enumerate(entries) if kind == "resolved"]
+    if not resolved:
+        return None
+    after = entries[resolved[-1] + 1 :]
+    claims = [i for i, (kind, _at, _detail) in enumerate(after) if kind == "all_clear"]
+    if not claims:
+        return None
+    _kind, at, claimed = after[claims[-1]]
+    settled = {
+        _key(detail)
+        for kind, _at, detail in after[claims[-1] + 1 :]
+        if _ended(kind, detail) and detail.get("notification") == "resolved"
+    }
+    return AllClear(at, tuple(claimed.get("recipients", ())), frozenset(settled))
+
+
+def paged(entries: Sequence[Entry]) -> frozenset[Key]:
+    """Whom a page of this episode reached: (name, channel kind, where) of each delivery."""
+    return frozenset(
+        _key(detail)
+        for kind, _at, detail in episode(entries)
+        if kind == "notified" and detail.get("notification", "page") in PAGES
+    )
+
+
+def everyone(config: OnCallConfig) -> list[Recipient]:
+    """Every channel of every person, and every team's channel."""
+    out = [
+        Recipient(name=person.name, person=person.id, channel=channel)
+        for person in config.people
+        for channel in person.channels
+    ]
+    out += [
+        Recipient(name=team.name, team=team.id, channel=team.channel)
+        for team in config.teams
+        if team.channel is not None
+    ]
     return out
+
+
+def all_clear_recipients(config: OnCallConfig, entries: Sequence[Entry]) -> list[Recipient]:
+    """Who hears that the incident resolved: each channel a page of this episode reached.
+
+    The timeline names channels without their secrets (a webhook by its host),
+    so they are found again in the configuration; a person or channel removed
+    since is not told.
+    """
+    reached = paged(entries)
+    return [recipient for recipient in everyone(config) if recipient_key(recipient) in reached]
+
+
+def last_position(entries: Sequence[Entry]) -> tuple[int, int]:
+    """Step and round of the last step run in this episode, ``(0, 0)`` if none ran."""
+    last = last_step(entries)
+    return (last.step, last.round) if last else (0, 0)

@@ -63,6 +63,7 @@ EVENT_KINDS = (
     "acknowledged",
     "ack_timeout",
     "resolved",
+    "all_clear",
     "reopened",
 )
 #: Who resolved an incident whose alerts all resolved.

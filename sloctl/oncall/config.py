@@ -306,12 +306,15 @@ class EscalationPolicy(Model):
 
     ``ackTimeoutMinutes``: an acknowledged incident still firing after this long
     goes back to firing and notifies again (unset: acknowledgements never time out).
+    ``sendResolved``: when the incident resolves, tell everyone its pages reached
+    (as Alertmanager's ``send_resolved``).
     """
 
     id: Id
     steps: Annotated[tuple[Step, ...], NON_EMPTY]
     repeat: int = Field(0, ge=0, le=100)
     ack_timeout_minutes: float | None = Field(None, gt=0)
+    send_resolved: bool = True
 
 
 # --- routing ----------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Alertmanager's webhook is posted to the app; the app's clock is a test clock
 and its scheduler holds jobs without running them (``start_scheduler=False``),
 so each test moves time forward and runs the jobs due with ``run_due``: steps,
-waits, rounds, acknowledgement, its time-out and resolution are exact, with no
-sleeping. Notifications go over HTTP to a local receiver. A restart is a new
+waits, rounds, acknowledgement, its time-out, resolution and its all-clear
+are exact, with no sleeping. Notifications go over HTTP to a local receiver. A restart is a new
 app on the same database: the stored job must run there, once.
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from server.app import create_app
 from server.oncall.escalation import Escalator
-from server.oncall.plan import step_job_id
+from server.oncall.plan import all_clear_job_id, step_job_id
 from server.settings import Settings
 from tests.helpers import write
 from tests.support.alertmanager import ZERO, alert, payload
@@ -81,6 +81,7 @@ spec:
         - {waitMinutes: 5, targets: [{schedule: web-primary}]}
         - {waitMinutes: 10, targets: [{person: bob}, {teamChannel: web}]}
     - id: payments
+      sendResolved: false
       steps:
         - {waitMinutes: 1, targets: [{person: carol}]}
     - id: ops
@@ -93,11 +94,13 @@ spec:
 """
 
 
-def page(status: str = "firing", team: str = "web") -> dict[str, Any]:
-    """The page of ``team``'s availability SLO, firing or resolved."""
+def page(
+    status: str = "firing", team: str = "web", starts: str = "2026-11-24T09:59:00Z"
+) -> dict[str, Any]:
+    """The page of ``team``'s availability SLO, firing or resolved; ``starts`` names the episode."""
     slo = f"{team}-availability"
     ends = "2026-11-24T10:30:00Z" if status == "resolved" else ZERO
-    burn = alert("a1", status, "2026-11-24T09:59:00Z", ends, slo=slo, service=team, team=team)
+    burn = alert("a1", status, starts, ends, slo=slo, service=team, team=team)
     return payload(burn, group=slo)
 
 
@@ -113,10 +116,10 @@ class Server:
         assert isinstance(listener, Escalator)
         return listener
 
-    def alert(self, status: str = "firing", team: str = "web") -> int:
+    def alert(self, status: str = "firing", team: str = "web", **episode: str) -> int:
         response = self.client.post(
             "/api/v1/alerts/alertmanager",
-            json=page(status, team),
+            json=page(status, team, **episode),
             headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
         )
         assert response.status_code == 200, response.text
@@ -275,29 +278,74 @@ def test_acknowledgement_stops_escalation_and_its_time_out_notifies_again(server
     assert server.who()[2:] == ["/bob", "/team-web"]
 
 
-def test_resolution_closes_the_incident_and_cancels_what_was_pending(server: Server):
+def test_resolution_cancels_what_was_pending_and_tells_everyone_paged(server: Server):
     incident_id = server.alert()
     server.run()
+    server.run(minutes=5)  # step 2: bob and the team's channel
+    assert server.who() == ["/alice", "/bob", "/team-web"]
     server.alert("resolved")
-    assert server.incident(incident_id)["status"] == "resolved"
-    assert server.pending() == []
+    incident = server.incident(incident_id)
+    assert incident["status"] == "resolved"
+    assert server.pending() == [all_clear_job_id(incident_id)]  # step 1 of round 2 is gone
+    assert server.run() == 1
+    assert server.who()[3:] == ["/alice", "/bob", "/team-web"]
+    told = server.receiver.posts("/alice")[1].json
+    assert told["kind"] == "resolved"
+    assert told["incident"]["status"] == "resolved"
+    assert told["incident"]["resolved_by"] == "alertmanager"
+    resolved_at = datetime.fromisoformat(incident["resolved_at"])
+    assert datetime.fromisoformat(told["incident"]["resolved_at"]) == resolved_at
+    slack = server.receiver.posts("/bob")[1].json
+    assert slack["text"] == f"[sloctl] #{incident_id} resolved: {incident['title']}"
+    timeline = server.incident(incident_id)["timeline"]
+    claim = next(e["detail"] for e in timeline if e["kind"] == "all_clear")
+    assert claim == {"recipients": ["Alice", "Bob", "Web"], "resolved_by": "alertmanager"}
+    resolved = [e["detail"]["recipient"] for e in timeline if e["kind"] == "notified"]
+    assert resolved[3:] == ["Alice", "Bob", "Web"]
+    # Sent once: the job again, or late, changes nothing.
+    assert server.escalator.run_all_clear(incident_id, resolved_at) == 0
     server.run(hours=2)
-    assert server.who() == ["/alice"]
+    assert len(server.who()) == 6
+
+
+def test_an_acknowledged_incident_resolved_by_hand_never_times_out_and_says_who(
+    server: Server,
+):
+    incident_id = server.alert()
+    server.run()
+    server.act(incident_id, "ack", by="alice")
+    server.act(incident_id, "resolve", by="carol")
+    assert server.pending() == [all_clear_job_id(incident_id)]  # not the ack time-out
+    server.run(hours=1)  # past ackTimeoutMinutes
+    assert server.who() == ["/alice", "/alice"]
+    told = server.receiver.posts("/alice")[1].json
+    assert (told["kind"], told["incident"]["resolved_by"]) == ("resolved", "carol")
+
+
+def test_nobody_paged_nobody_told_and_a_reopened_incident_gets_no_all_clear(server: Server):
+    incident_id = server.alert()
+    server.alert("resolved")  # before step 1 ran
+    server.run()
+    assert server.who() == []
+    assert "all_clear" not in kinds(server.incident(incident_id))
+    second, third = "2026-11-24T10:40:00Z", "2026-11-24T10:50:00Z"
+    assert server.alert(starts=second) == incident_id  # fires again: reopened, paged
+    server.run()
+    server.alert("resolved", starts=second)
+    assert server.alert(starts=third) == incident_id  # and again, before the all-clear went out
+    assert server.incident(incident_id)["status"] == "firing"
+    server.run()
+    assert server.who() == ["/alice", "/alice"]  # the second page; no all-clear
+    assert [p.json["kind"] for p in server.receiver.posts("/alice")] == ["page", "page"]
+
+
+def test_a_policy_without_send_resolved_sends_no_all_clear(server: Server):
     other = server.alert(team="payments")
     server.run()
-    assert server.who() == ["/alice", "/carol"]
     server.act(other, "resolve", by="carol")
     assert server.pending() == []
-
-
-def test_an_acknowledged_incident_resolved_by_hand_never_times_out(server: Server):
-    incident_id = server.alert()
-    server.run()
-    server.act(incident_id, "ack")
-    server.act(incident_id, "resolve")
-    assert server.pending() == []
     server.run(hours=1)
-    assert server.who() == ["/alice"]
+    assert server.who() == ["/carol"]
 
 
 def test_failed_deliveries_are_on_the_timeline_and_escalation_goes_on(server: Server):
@@ -370,6 +418,52 @@ def test_an_incident_stored_but_never_scheduled_is_escalated_at_start(
         assert second.pending() == [step_job_id(incident_id, 0)]
         second.run()
         assert receiver.paths() == ["/alice"]
+
+
+@pytest.mark.parametrize(("down_hours", "told"), [(1, True), (25, False)])
+def test_an_all_clear_lost_in_a_crash_is_sent_at_start_unless_a_day_has_passed(
+    sqlite: Engine, tmp_path: Path, receiver: ChatReceiver, down_hours: int, told: bool
+):
+    clock = FakeClock(START)
+    with running(sqlite, tmp_path, clock, receiver) as first:
+        incident_id = first.alert()
+        first.run()
+        first.alert("resolved")
+        first.escalator.jobs.remove(all_clear_job_id(incident_id))  # the crash window
+    clock.advance(hours=down_hours)
+    with running(sqlite, tmp_path, clock, receiver) as second:
+        assert second.pending() == ([all_clear_job_id(incident_id)] if told else [])
+        second.run()
+    kinds_sent = [post.json["kind"] for post in receiver.posts("/alice")]
+    assert kinds_sent == (["page", "resolved"] if told else ["page"])
+
+
+def test_an_all_clear_cut_short_by_a_crash_is_finished_once_at_start(
+    engine: Engine, tmp_path: Path, receiver: ChatReceiver, monkeypatch: pytest.MonkeyPatch
+):
+    clock = FakeClock(START)
+    with running(engine, tmp_path, clock, receiver) as first:
+        incident_id = first.alert()
+        first.run()
+        first.run(minutes=5)
+        first.alert("resolved")
+        # The process dies after the claim is committed and the first delivery made.
+        deliver = first.escalator._deliver
+        monkeypatch.setattr(
+            first.escalator, "_deliver", lambda incident, messages: deliver(incident, messages[:1])
+        )
+        assert first.run() == 1
+        assert "all_clear" in kinds(first.incident(incident_id))
+        assert receiver.paths()[3:] == ["/alice"]
+    monkeypatch.undo()
+    with running(engine, tmp_path, clock, receiver) as second:
+        assert second.pending() == [all_clear_job_id(incident_id)]
+        second.run()
+        assert receiver.paths()[3:] == ["/alice", "/bob", "/team-web"]
+    with running(engine, tmp_path, clock, receiver) as third:
+        assert third.pending() == []  # everyone has it now
+        third.run(hours=1)
+        assert len(receiver.paths()) == 6
 
 
 def test_email_recipients_get_mail_through_the_configured_smtp_server(

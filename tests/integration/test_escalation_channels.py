@@ -8,6 +8,7 @@ recorded, so the test does not wait) and the timeline entries it reports.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,6 +111,32 @@ def test_webhook_posts_the_documented_json_with_the_channels_headers(receiver, h
         )
     ]
     assert sleeps == []
+
+
+def test_the_all_clear_says_when_and_by_whom_the_incident_resolved(receiver, http):
+    resolved = dataclasses.replace(
+        MESSAGE,
+        kind="resolved",
+        status="resolved",
+        resolved_at=datetime(2026, 11, 24, 10, 5, tzinfo=UTC),
+        resolved_by="alertmanager",
+    )
+    channel = WebhookChannel(kind="webhook", url=receiver.url + "/hooks/oncall")
+    timeline = Timeline()
+    assert notifier(http, []).deliver(channel, resolved, timeline)
+    body = receiver.posts("/hooks/oncall")[0].json
+    assert body["kind"] == "resolved"
+    assert body["incident"]["status"] == "resolved"
+    assert body["incident"]["resolved_at"] == "2026-11-24T10:05:00+00:00"
+    assert body["incident"]["resolved_by"] == "alertmanager"
+    assert timeline.entries[0][1]["notification"] == "resolved"
+    assert resolved.subject().startswith("[sloctl] #7 resolved: SLO shop-availability")
+    text = resolved.text()
+    assert "Resolved: 2026-11-24T10:05:00+00:00 by alertmanager" in text
+    assert "Escalation:" not in text  # no step to report: nobody is being escalated to
+    page = MESSAGE.payload()["incident"]
+    assert (page["resolved_at"], page["resolved_by"]) == (None, None)
+    assert "Escalation: policy web, step 1, round 1" in MESSAGE.text()
 
 
 def test_slack_gets_text_and_escaped_mrkdwn_blocks(receiver, http):

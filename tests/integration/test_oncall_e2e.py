@@ -10,8 +10,8 @@ local HTTP receiver standing in for Slack and webhook endpoints.
 One scenario, in order: the person on call is notified once; the server is
 killed with SIGKILL while the next step waits; after a restart that step still
 happens, once, no earlier than its wait; an acknowledgement stops the third
-step; when Prometheus stops, Alertmanager resolves the alert and the incident
-closes.
+step; when Prometheus stops, Alertmanager resolves the alert, the incident
+closes and both people paged get the all-clear.
 """
 
 from __future__ import annotations
@@ -308,13 +308,22 @@ def test_a_page_reaches_the_person_on_call_escalates_across_a_crash_and_closes(
             assert [i["id"] for i in closed] == [incident_id]
             assert closed[0]["resolved_by"] == "alertmanager"
             assert len(server.incidents()) == 1
+            # --- the all-clear: each person paged hears it, over the channel paged --
+            _until("the all-clear", lambda: len(receiver.paths()) >= 4, 30, logs)
+            time.sleep(1)  # nothing more arrives
     finally:
         server.stop()
-    assert receiver.paths() == [f"/slack/{on_duty.id}", "/hook/bob"]
+    paged = [f"/slack/{on_duty.id}", "/hook/bob"]
+    assert receiver.paths()[:2] == paged
+    assert sorted(receiver.paths()[2:]) == sorted(paged)
+    [bob_told] = [p.json for p in receiver.posts("/hook/bob")][1:]
+    assert (bob_told["kind"], bob_told["incident"]["status"]) == ("resolved", "resolved")
+    slack_told = receiver.bodies(f"/slack/{on_duty.id}")[1]
+    assert slack_told["text"].startswith(f"[sloctl] #{incident_id} resolved: ")
 
 
 def bob_posts_once(receiver: ChatReceiver) -> bool:
-    [post] = receiver.posts("/hook/bob")
+    [post] = receiver.posts("/hook/bob")  # before the all-clear
     body = post.json
     return bool(
         body["kind"] == "page" and body["escalation"]["step"] == 1 and body["recipient"] == "Bob"

@@ -63,6 +63,14 @@ def test_good_file_loads() -> None:
     assert config.policy("pages").steps[1].targets[1] == Target(team_channel="shop")
     assert config.team_schedules("shop") == ("primary",)
     assert config.routes[0].matchers[0].value == "shop"
+    assert config.policy("pages").send_resolved is True  # the default, as in Alertmanager
+
+
+def test_send_resolved_can_be_switched_off() -> None:
+    text = GOOD.replace(
+        "      ackTimeoutMinutes: 30\n", "      ackTimeoutMinutes: 30\n      sendResolved: false\n"
+    )
+    assert parse_oncall(text, "x.yaml").policy("pages").send_resolved is False
 
 
 def test_snake_case_keys_are_accepted() -> None:
@@ -84,6 +92,14 @@ def line_of(text: str, needle: str) -> int:
 
 # (what is wrong, replace this, by this, the line holding this text, field, message part)
 BAD = [
+    (
+        "send resolved not a boolean",
+        "      ackTimeoutMinutes: 30\n",
+        "      ackTimeoutMinutes: 30\n      sendResolved: sometimes\n",
+        "sendResolved: sometimes",
+        "spec.escalationPolicies[0].sendResolved",
+        "valid boolean",
+    ),
     (
         "unknown field",
         "      name: Alice\n",
