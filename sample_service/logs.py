@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import sys
 import threading
 import time
 from collections import deque
@@ -211,7 +212,9 @@ def configure_logging(
         if isinstance(handler, BackgroundHandler):
             handler.stop()
         handler.close()
-    handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
+    # StreamHandler(None) would write to stderr; the lines are the service's output.
+    out = stream if stream is not None else sys.stdout
+    handlers: list[logging.Handler] = [logging.StreamHandler(out)]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(

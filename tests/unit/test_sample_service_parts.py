@@ -7,6 +7,9 @@ import json
 import logging
 import random
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -30,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
+from sample_service import logs
 from sample_service.db import normalise_url
 from sample_service.faults import Fault, FaultSwitch
 from sample_service.loadgen import MIX, Workload, check_limits
@@ -103,6 +107,47 @@ def test_log_lines_are_ecs_json_with_the_current_span():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", inside["@timestamp"])
     assert "trace.id" not in outside
     assert logging.getLogger("sample_service").propagate is False
+
+
+def lines_within(stream: io.StringIO, count: int, seconds: float) -> int:
+    """How many lines ``stream`` holds once it has ``count`` or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while stream.getvalue().count("\n") < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return stream.getvalue().count("\n")
+
+
+def test_the_writer_thread_writes_on_its_own_without_a_flush():
+    stream = io.StringIO()
+    logger = configure_logging(service_name="orders", stream=stream)
+    logger.info("one")
+    assert lines_within(stream, 1, 10) == 1  # every FLUSH_INTERVAL_S (0.1 s)
+    assert json.loads(stream.getvalue())["message"] == "one"
+
+
+def test_a_full_batch_wakes_the_writer_before_its_interval(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(logs, "FLUSH_INTERVAL_S", 3600.0)
+    stream = io.StringIO()
+    logger = configure_logging(service_name="orders", stream=stream)
+    for n in range(logs.BATCH_LINES - 1):
+        logger.info("line %d", n)
+    assert lines_within(stream, 1, 0.5) == 0  # waits for its hour, or a full batch
+    logger.info("the last of a batch")
+    assert lines_within(stream, logs.BATCH_LINES, 10) == logs.BATCH_LINES
+    logger.handlers[0].stop()
+
+
+def test_lines_still_waiting_are_written_when_the_process_exits():
+    program = (
+        "from sample_service import logs\n"
+        "logs.FLUSH_INTERVAL_S = 3600.0\n"
+        "logger = logs.configure_logging(service_name='orders')\n"
+        "logger.info('last words')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(done.stdout)["message"] == "last words"
 
 
 def test_log_lines_survive_uvicorn_configuring_logging():
