@@ -57,7 +57,6 @@ from server.oncall.plan import (
     last_position,
     last_step,
     next_step,
-    paged,
     redeliver_job_id,
     step_job_id,
     unsettled,
@@ -68,8 +67,12 @@ from sloctl.oncall.config import Channel, EscalationPolicy, OnCallConfig
 from sloctl.oncall.schedule import recipients
 
 log = logging.getLogger("sloctl.server.escalation")
-#: An incident resolved longer ago than this gets no all-clear at start (a long outage).
+#: An incident resolved longer ago than this gets no all-clear (the server was down).
 ALL_CLEAR_WITHIN = timedelta(hours=24)
+#: How long the all-clear waits for a page still being delivered (retries), and how often
+#: it looks again: the page's recipient should hear the all-clear too, and after the page.
+PAGE_SETTLE_WAIT = timedelta(minutes=5)
+PAGE_SETTLE_POLL = timedelta(seconds=15)
 
 
 class Escalator:
@@ -318,11 +321,17 @@ class Escalator:
         The first run claims the all-clear (an ``all_clear`` entry naming the
         recipients) under the incident's row lock, so it is sent once however
         often the job runs; ``redeliver`` sends what a claimed all-clear never
-        got to (a crash). Nothing is sent once the incident fired again.
-        Returns how many messages were handed to the notifier.
+        got to (a crash). Nothing is sent once the incident fired again, nor
+        :data:`ALL_CLEAR_WITHIN` after the resolution. While the last step's
+        page is still being delivered (retries), the job comes back every
+        :data:`PAGE_SETTLE_POLL`, for up to :data:`PAGE_SETTLE_WAIT` after
+        that step. Returns how many messages were handed to the notifier.
         """
         now = self.clock()
         config = self.oncall.get()
+        if now - resolved_at > ALL_CLEAR_WITHIN:
+            return 0
+        paging = False
         with transaction(self.sessions) as session:
             try:
                 incident = store.lock_incident(session, incident_id)
@@ -340,10 +349,19 @@ class Escalator:
             entries = _entries(session, incident_id)
             claim = last_all_clear(entries)
             people = all_clear_recipients(config, entries)
+            last = last_step(entries)
             if redeliver:
                 people = unsettled(claim, people) if claim else []
-            elif claim is not None or not people:
-                return 0  # sent already, or nobody was paged
+            elif claim is not None:
+                return 0  # sent already
+            elif (
+                last is not None
+                and now - last.at < PAGE_SETTLE_WAIT
+                and self._undelivered(incident, config, policy, last)
+            ):
+                paging = True  # look again once the page is delivered or given up
+            elif not people:
+                return 0  # nobody was paged
             else:
                 store.add_event(
                     session,
@@ -360,6 +378,9 @@ class Escalator:
                 (r.channel, self._notification(incident, "resolved", r.name, step, round_))
                 for r in people
             ]
+        if paging:  # the job store is written with the incident's lock released
+            self._schedule_all_clear(incident_id, resolved_at, "all_clear", now + PAGE_SETTLE_POLL)
+            return 0
         self._deliver(incident_id, messages)
         return len(messages)
 
@@ -373,7 +394,8 @@ class Escalator:
         Covers a crash after an incident was committed but before its job was
         stored, or while a job ran (APScheduler removes a one-off job when it
         starts it). Jobs that already exist are left alone. Incidents resolved
-        within :data:`ALL_CLEAR_WITHIN` get the all-clear they are still owed.
+        within :data:`ALL_CLEAR_WITHIN` whose all-clear a crash cut short get
+        the rest of it.
         """
         config = self.oncall.get()
         if config is None:
@@ -414,7 +436,13 @@ class Escalator:
     def _reconcile_all_clears(
         self, session: Session, config: OnCallConfig, existing: set[str]
     ) -> int:
-        """Schedule the all-clears that recently resolved incidents are owed; returns how many."""
+        """Schedule the rest of recent all-clears that a crash cut short; returns how many.
+
+        Only claimed ones: an incident with no ``all_clear`` entry was either
+        resolved before this version, or while its policy had ``sendResolved``
+        off, or (rarely) in the instant between its commit and its job's; the
+        first two were never owed one, and telling them now would be late news.
+        """
         added = 0
         recent = session.scalars(
             select(Incident).where(
@@ -434,13 +462,9 @@ class Escalator:
                 continue
             entries = _entries(session, incident.id)
             claim = last_all_clear(entries)
-            if claim is None and paged(entries):
-                self._schedule_all_clear(incident.id, resolved_at, "all_clear")
-            elif claim is not None and unsettled(claim, all_clear_recipients(config, entries)):
+            if claim is not None and unsettled(claim, all_clear_recipients(config, entries)):
                 self._schedule_all_clear(incident.id, resolved_at, "redeliver_all_clear")
-            else:
-                continue
-            added += 1
+                added += 1
         return added
 
     def run_redeliver(self, incident_id: int) -> int:
@@ -498,9 +522,12 @@ class Escalator:
                 channel, message, lambda kind_, detail: self._record(incident_id, kind_, detail)
             )
 
-    def _schedule_all_clear(self, incident_id: int, resolved_at: datetime, action: str) -> None:
+    def _schedule_all_clear(
+        self, incident_id: int, resolved_at: datetime, action: str, at: datetime | None = None
+    ) -> None:
         job_id = all_clear_job_id(incident_id)
-        self.jobs.add(job_id, self.clock(), action, incident_id, resolved_at.isoformat())
+        due = at or self.clock()
+        self.jobs.add(job_id, due, action, incident_id, resolved_at.isoformat())
 
     def _schedule_step(
         self, incident_id: int, step: int, round_: int, at: datetime, kind: NotificationKind

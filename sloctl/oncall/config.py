@@ -481,6 +481,22 @@ def _duplicates(items: Sequence[_HasId], loc: Loc) -> Iterator[tuple[Loc, str]]:
         seen.add(item.id)
 
 
+def _same_names(config: OnCallConfig) -> Iterator[tuple[Loc, str]]:
+    """People and teams sharing a name: notifications and the timeline name them by it."""
+    everyone: list[tuple[Loc, str, str]] = [
+        (("people", i, "name"), p.name, f"person {p.id!r}") for i, p in enumerate(config.people)
+    ]
+    everyone += [
+        (("teams", i, "name"), t.name, f"team {t.id!r}") for i, t in enumerate(config.teams)
+    ]
+    named: dict[str, str] = {}
+    for loc, name, who in everyone:
+        if name in named:
+            yield loc, f"{name!r} is already the name of {named[name]}"
+        else:
+            named[name] = who
+
+
 def reference_problems(config: OnCallConfig) -> list[tuple[Loc, str]]:
     """Ids defined twice or referred to without being defined: (location, message)."""
     problems: list[tuple[Loc, str]] = []
@@ -491,6 +507,7 @@ def reference_problems(config: OnCallConfig) -> list[tuple[Loc, str]]:
         ("escalationPolicies", config.escalation_policies),
     ):
         problems.extend(_duplicates(items, (name,)))
+    problems.extend(_same_names(config))
     people = {p.id for p in config.people}
     teams = {t.id: t for t in config.teams}
     schedules = {s.id for s in config.schedules}

@@ -421,21 +421,69 @@ def test_an_incident_stored_but_never_scheduled_is_escalated_at_start(
 
 
 @pytest.mark.parametrize(("down_hours", "told"), [(1, True), (25, False)])
-def test_an_all_clear_lost_in_a_crash_is_sent_at_start_unless_a_day_has_passed(
+def test_a_stored_all_clear_runs_after_a_restart_unless_a_day_has_passed(
     sqlite: Engine, tmp_path: Path, receiver: ChatReceiver, down_hours: int, told: bool
 ):
     clock = FakeClock(START)
     with running(sqlite, tmp_path, clock, receiver) as first:
         incident_id = first.alert()
         first.run()
-        first.alert("resolved")
-        first.escalator.jobs.remove(all_clear_job_id(incident_id))  # the crash window
+        first.alert("resolved")  # the server stops before the all-clear job runs
     clock.advance(hours=down_hours)
     with running(sqlite, tmp_path, clock, receiver) as second:
-        assert second.pending() == ([all_clear_job_id(incident_id)] if told else [])
+        assert second.pending() == [all_clear_job_id(incident_id)]
         second.run()
+        assert second.pending() == []
     kinds_sent = [post.json["kind"] for post in receiver.posts("/alice")]
     assert kinds_sent == (["page", "resolved"] if told else ["page"])
+
+
+def test_an_all_clear_never_scheduled_is_not_sent_at_start(
+    sqlite: Engine, tmp_path: Path, receiver: ChatReceiver
+):
+    """Resolved before this version or while sendResolved was off: nobody is owed one."""
+    clock = FakeClock(START)
+    with running(sqlite, tmp_path, clock, receiver) as first:
+        incident_id = first.alert()
+        first.run()
+        first.alert("resolved")
+        first.escalator.jobs.remove(all_clear_job_id(incident_id))
+    with running(sqlite, tmp_path, clock, receiver) as second:
+        assert second.pending() == []
+        second.run(minutes=1)
+    assert receiver.paths() == ["/alice"]
+
+
+def test_the_all_clear_waits_for_a_page_still_being_delivered(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+):
+    held: list[tuple[int, Any]] = []  # the step's deliveries, still retrying
+    monkeypatch.setattr(server.escalator, "_deliver", lambda *args: held.append(args))
+    incident_id = server.alert()
+    server.run()
+    monkeypatch.undo()
+    server.alert("resolved")
+    assert server.run() == 1
+    assert server.who() == []
+    assert server.pending() == [all_clear_job_id(incident_id)]  # looks again in 15 s
+    server.escalator._deliver(*held[0])  # the page gets through at last
+    server.run(seconds=15)
+    assert [post.json["kind"] for post in server.receiver.posts("/alice")] == ["page", "resolved"]
+
+
+def test_the_all_clear_waits_for_a_stuck_page_five_minutes_at_most(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(server.escalator, "_deliver", lambda *args: None)
+    incident_id = server.alert()
+    server.run()
+    monkeypatch.undo()
+    server.alert("resolved")
+    for _ in range(20):
+        server.run(seconds=15)
+    assert server.pending() == []  # gave up waiting: nobody got a page, nobody is told
+    assert server.who() == []
+    assert "all_clear" not in kinds(server.incident(incident_id))
 
 
 def test_an_all_clear_cut_short_by_a_crash_is_finished_once_at_start(

@@ -93,6 +93,14 @@ def line_of(text: str, needle: str) -> int:
 # (what is wrong, replace this, by this, the line holding this text, field, message part)
 BAD = [
     (
+        "two people with one name",
+        "      name: Bob\n",
+        '      name: "Alice"\n',
+        'name: "Alice"',
+        "spec.people[1].name",
+        "'Alice' is already the name of person 'alice'",
+    ),
+    (
         "send resolved not a boolean",
         "      ackTimeoutMinutes: 30\n",
         "      ackTimeoutMinutes: 30\n      sendResolved: sometimes\n",
