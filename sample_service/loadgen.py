@@ -46,11 +46,16 @@ MIX: dict[Operation, int] = {
 
 @dataclass
 class Summary:
-    """What a run did: requests sent, answers by status (``error`` = no answer)."""
+    """What a run did: requests sent, answers by status (``error`` = no answer).
+
+    ``errors`` counts the requests without an answer by httpx's exception
+    (``ConnectError``, ``ReadTimeout``...).
+    """
 
     sent: int = 0
     skipped: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
     elapsed_s: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
@@ -58,6 +63,7 @@ class Summary:
             "sent": self.sent,
             "skipped": self.skipped,
             "statuses": dict(sorted(self.statuses.items())),
+            "errors": dict(sorted(self.errors.items())),
             "elapsed_s": round(self.elapsed_s, 3),
             "rate": round(self.sent / self.elapsed_s, 2) if self.elapsed_s else 0.0,
         }
@@ -145,8 +151,9 @@ async def run(
         async def one(op: Operation) -> None:
             try:
                 status = str(await workload.send(client, op))
-            except httpx.HTTPError:
+            except httpx.HTTPError as err:
                 status = "error"
+                summary.errors[type(err).__name__] += 1
             summary.statuses[status] += 1
 
         start = time.monotonic()

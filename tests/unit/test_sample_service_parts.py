@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
+import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -33,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from sample_service import logs
+from sample_service import loadgen, logs
 from sample_service.db import normalise_url
 from sample_service.faults import Fault, FaultSwitch
 from sample_service.loadgen import MIX, Workload, check_limits
@@ -362,6 +364,24 @@ def test_loadgen_creates_first_then_follows_the_mix():
     ops = [workload.next_operation() for _ in range(2000)]
     assert set(ops) == set(MIX)
     assert ops.count("get") > ops.count("list") > ops.count("delete")
+
+
+def test_loadgen_counts_requests_without_an_answer_by_their_error():
+    calls = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls % 2:
+            raise httpx.ConnectError("refused", request=request)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    summary = asyncio.run(
+        loadgen.run(rate=50, duration=0.2, transport=httpx.MockTransport(answer))
+    ).as_dict()
+    assert summary["sent"] == calls > 0
+    assert summary["statuses"] == {"error": calls}
+    assert summary["errors"] == {"ConnectError": (calls + 1) // 2, "ReadTimeout": calls // 2}
 
 
 @pytest.mark.parametrize(
