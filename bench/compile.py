@@ -107,7 +107,7 @@ def wall(script: str, *args: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="fresh-process runs (median)")
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as tmp:
         specs = Path(tmp) / "specs"

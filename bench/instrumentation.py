@@ -179,11 +179,23 @@ def run_wrk(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument(
+        "--rounds", type=int, default=9, help="interleaved rounds of every variant (median)"
+    )
     parser.add_argument("--seconds", type=int, default=4, help="wrk duration per run")
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="read")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the service's database (postgresql: SLOCTL_TEST_POSTGRES_URL or 127.0.0.1:5432/test)",
+    )
+    parser.add_argument(
+        "--workload",
+        choices=sorted(WORKLOADS),
+        default="read",
+        help="read: GET one order by id (worst case); mix: the load generator's traffic",
+    )
+    parser.add_argument("--connections", type=int, default=16, help="wrk's open connections")
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:

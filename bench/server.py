@@ -144,7 +144,9 @@ def prometheus(data: Path, workdir: Path) -> Iterator[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="timed GET /api/v1/slos requests"
+    )
     args = parser.parse_args()
     slos = make_slos()
     at = int(time.time()) // 60 * 60 - 600

@@ -106,7 +106,7 @@ def measure(http: httpx.Client, path: str, requests: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200, help="timed loads of each page")
     args = parser.parse_args()
     slos = setup.make_slos()
     at = int(time.time()) // 60 * 60 - 600
