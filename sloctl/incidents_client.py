@@ -1,4 +1,4 @@
-"""Incidents on the sloctl server: list, acknowledge, resolve (``sloctl incidents``, ``ack``).
+"""Incidents on the sloctl server: list, show, acknowledge, resolve (``sloctl incidents``...).
 
 Answers are validated into typed models here; the HTTP transport is
 injectable for tests.
@@ -7,11 +7,11 @@ injectable for tests.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sloctl.server_client import Answer, ServerClient
 
-__all__ = ["Incident", "IncidentsClient"]
+__all__ = ["Incident", "IncidentDetail", "IncidentList", "IncidentsClient"]
 
 IncidentStatus = Literal["firing", "acknowledged", "resolved"]
 
@@ -34,6 +34,35 @@ class Incident(Answer):
     resolved_by: str | None
 
 
+class IncidentAlert(Answer):
+    """One alert of an incident, as Alertmanager last reported it."""
+
+    fingerprint: str
+    status: Literal["firing", "resolved"]
+    alertname: str | None
+    labels: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+class TimelineEntry(Answer):
+    """One entry of an incident's timeline (``kind``: opened, escalated, notified...)."""
+
+    kind: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+class IncidentDetail(Incident):
+    """One incident with its summary, alerts and timeline (oldest first)."""
+
+    summary: str | None
+    escalation_step: int
+    escalation_round: int
+    alerts: list[IncidentAlert]
+    timeline: list[TimelineEntry]
+
+
 class IncidentList(Answer):
     """A page of incidents, and how many match in all (``count``, past the page's limit)."""
 
@@ -51,6 +80,11 @@ class IncidentsClient(ServerClient):
             params["status"] = status
         response = self._call("GET", "/api/v1/incidents", params=params)
         return self._parse(IncidentList, response, "from /api/v1/incidents")
+
+    def incident(self, incident_id: int) -> IncidentDetail:
+        """One incident with its alerts and timeline."""
+        response = self._call("GET", f"/api/v1/incidents/{incident_id}")
+        return self._parse(IncidentDetail, response, f"from /api/v1/incidents/{incident_id}")
 
     def acknowledge(self, incident_id: int, *, by: str) -> Incident:
         """Acknowledge an incident as ``by``."""

@@ -73,6 +73,7 @@ def _register_optional() -> None:
     from sloctl.cli import incidents
 
     app.command("incidents")(incidents.incidents)
+    app.command("incident")(incidents.incident)
     app.command("ack")(incidents.ack)
     app.command("resolve")(incidents.resolve)
 

@@ -1,16 +1,16 @@
-"""``sloctl incidents``, ``sloctl ack`` and ``sloctl resolve``: incidents on the server."""
+"""``sloctl incidents``, ``incident``, ``ack`` and ``resolve``: incidents on the server."""
 
 from __future__ import annotations
 
 import getpass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from sloctl.cli.common import OutputFormat, OutputOption, print_data, stdout, table, when
 from sloctl.cli.server import ServerURLOption, TokenOption
-from sloctl.incidents_client import Incident, IncidentsClient
+from sloctl.incidents_client import Incident, IncidentDetail, IncidentsClient
 from sloctl.server_client import DEFAULT_SERVER_URL
 
 ByOption = Annotated[
@@ -76,6 +76,72 @@ def incidents(
     shown = len(found.data)
     title = f"newest {shown} of {found.count} incidents (--limit)" if found.count > shown else None
     _print(found.data, output, title)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    """A timeline entry's detail as ``key: value`` pairs, empty values left out."""
+    return ", ".join(
+        f"{key}: {_cell(value)}" for key, value in sorted(detail.items()) if value not in (None, [])
+    )
+
+
+def _print_detail(incident: IncidentDetail) -> None:
+    out = stdout()
+    out.print(
+        f"[bold]incident {incident.id}[/bold]: {incident.title}", markup=True, highlight=False
+    )
+    facts = {
+        "status": incident.status,
+        "slo": incident.slo,
+        "service": incident.service,
+        "team": incident.team,
+        "severity": incident.severity,
+        "policy": incident.policy,
+        "opened (UTC)": when(incident.opened_at),
+        "acknowledged (UTC)": f"{when(incident.acknowledged_at)} by {incident.acknowledged_by}"
+        if incident.acknowledged_at
+        else None,
+        "resolved (UTC)": f"{when(incident.resolved_at)} by {incident.resolved_by}"
+        if incident.resolved_at
+        else None,
+        "summary": incident.summary,
+    }
+    for name, value in facts.items():
+        if value:
+            out.print(f"{name}: {value}", markup=False, highlight=False)
+    alerts = [
+        [
+            a.alertname or "-",
+            a.status,
+            when(a.starts_at),
+            when(a.ends_at),
+            " ".join(f"{k}={v}" for k, v in sorted(a.labels.items())),
+        ]
+        for a in incident.alerts
+    ]
+    out.print(table("alerts", ["alert", "status", "since (UTC)", "ended (UTC)", "labels"], alerts))
+    events = [[when(e.at), e.kind, _detail(e.detail)] for e in incident.timeline]
+    out.print(table("timeline", ["at (UTC)", "event", "detail"], events))
+
+
+def incident(
+    incident_id: IdArgument,
+    server_url: ServerURLOption = DEFAULT_SERVER_URL,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Show one incident: its alerts and its timeline (pages, deliveries, acknowledgements)."""
+    with IncidentsClient(server_url) as client:
+        found = client.incident(incident_id)
+    if output is OutputFormat.table:
+        _print_detail(found)
+    else:
+        print_data(found.model_dump(mode="json"), output)
 
 
 def ack(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -175,6 +176,28 @@ def test_cli_lists_acknowledges_and_resolves(tmp_path: Path, clock: FakeClock):
             )
             assert resolved.returncode == 0, resolved.stderr
             assert "status: resolved" in resolved.stdout
+            shown = sloctl("incident", str(incident_id), "--server-url", base)
+            assert shown.returncode == 0, shown.stderr
+            assert f"incident {incident_id}: " in shown.stdout
+            assert "resolved (UTC): " in shown.stdout
+            assert re.search(r"acknowledged \(UTC\): [-\d]{10} [:\d]{8} by alice\n", shown.stdout)
+            assert "SLOBurnPage" in shown.stdout  # the alert
+            for kind in ("received", "opened", "acknowledged", "resolved"):
+                assert kind in shown.stdout
+            as_json = json.loads(
+                sloctl("incident", str(incident_id), "--server-url", base, "-o", "json").stdout
+            )
+            assert [e["kind"] for e in as_json["timeline"]] == [
+                "received",
+                "opened",
+                "acknowledged",
+                "resolved",
+            ]
+            assert as_json["timeline"][2]["detail"] == {"by": "alice"}
+            assert as_json["alerts"][0]["fingerprint"] == "aa01"
+            missing = sloctl("incident", "4242", "--server-url", base)
+            assert missing.returncode == 1
+            assert "no incident with id 4242" in missing.stderr
             none_open = sloctl("incidents", "--server-url", base, "--status", "firing")
             assert none_open.stdout.strip() == "no incidents"
             unknown = sloctl("ack", "4242", "--server-url", base, token=API_TOKEN)
