@@ -126,8 +126,15 @@ class BackgroundHandler(logging.Handler):
     working; ``stop`` also ends the thread.
     """
 
-    def __init__(self, handlers: list[logging.Handler], formatter: EcsJsonFormatter) -> None:
+    def __init__(
+        self,
+        handlers: list[logging.Handler],
+        formatter: EcsJsonFormatter,
+        *,
+        flush_interval: float = FLUSH_INTERVAL_S,
+    ) -> None:
         super().__init__()
+        self.flush_interval = flush_interval
         self.ecs = formatter
         self.setFormatter(formatter)
         self.handlers = handlers
@@ -159,7 +166,7 @@ class BackgroundHandler(logging.Handler):
 
     def _run(self) -> None:
         while self.running:
-            self.wake.wait(FLUSH_INTERVAL_S)
+            self.wake.wait(self.flush_interval)
             self.wake.clear()
             self.flush()
 
@@ -199,11 +206,13 @@ def configure_logging(
     level: str = "INFO",
     stream: IO[str] | None = None,
     log_file: Path | None = None,
+    flush_interval: float = FLUSH_INTERVAL_S,
 ) -> logging.Logger:
     """The service's logger, writing ECS JSON to ``stream`` (stdout if None) and ``log_file``.
 
     Calling it again replaces the handlers, so one process can build several apps.
-    Lines are written by a background thread; ``logger.handlers[0].flush()``
+    Lines are written by a background thread every ``flush_interval`` seconds
+    (or sooner, when ``BATCH_LINES`` wait); ``logger.handlers[0].flush()``
     waits for them.
     """
     logger = logging.getLogger(LOGGER_NAME)
@@ -224,7 +233,8 @@ def configure_logging(
         )
     for handler in handlers:
         handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(BackgroundHandler(handlers, EcsJsonFormatter(service_name)))
+    formatter = EcsJsonFormatter(service_name)
+    logger.addHandler(BackgroundHandler(handlers, formatter, flush_interval=flush_interval))
     logger.setLevel(level.upper())
     logger.propagate = False
     return logger

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 from sloctl.server_client import Answer, ServerClient
 
 __all__ = ["Incident", "IncidentDetail", "IncidentList", "IncidentsClient"]
@@ -35,7 +37,9 @@ class Incident(Answer):
 
 
 class IncidentAlert(Answer):
-    """One alert of an incident, as Alertmanager last reported it."""
+    """One alert of an incident, as Alertmanager last reported it (and every other field)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     fingerprint: str
     status: Literal["firing", "resolved"]
@@ -48,13 +52,17 @@ class IncidentAlert(Answer):
 class TimelineEntry(Answer):
     """One entry of an incident's timeline (``kind``: opened, escalated, notified...)."""
 
+    model_config = ConfigDict(frozen=True, extra="allow")
+
     kind: str
     at: datetime
     detail: dict[str, Any]
 
 
 class IncidentDetail(Incident):
-    """One incident with its summary, alerts and timeline (oldest first)."""
+    """One incident with its summary, alerts and timeline (oldest first), every field kept."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     summary: str | None
     escalation_step: int

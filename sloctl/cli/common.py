@@ -11,7 +11,9 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sloctl.errors import SpecProblem
 
@@ -58,7 +60,7 @@ def stderr() -> Console:
 def print_warnings(warnings: Sequence[SpecProblem]) -> None:
     console = stderr()
     for warning in warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=True)
+        console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False, markup=True)
 
 
 def print_data(data: Any, fmt: OutputFormat) -> None:
@@ -75,9 +77,20 @@ def when(value: object) -> str:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    out = Table(title=title, title_justify="left", header_style="bold")
+    """A table whose title and cells print as they are.
+
+    Cells are often a server's or a file's text (an alert's title, a log line,
+    a path), so a ``str`` is never read as rich markup, where ``[/]`` would
+    crash and ``[red]`` would vanish; a cell that should be styled is a
+    :class:`rich.text.Text` (``Text.from_markup("[green]ok[/]")``).
+    """
+    out = Table(
+        title=Text(title) if title is not None else None,
+        title_justify="left",
+        header_style="bold",
+    )
     for column in columns:
         out.add_column(column, overflow="fold")
     for row in rows:
-        out.add_row(*(str(cell) for cell in row))
+        out.add_row(*(cell if isinstance(cell, Text) else Text(str(cell)) for cell in row))
     return out

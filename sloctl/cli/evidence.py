@@ -26,21 +26,22 @@ def _traces(console: Console, title: str, traces: list[TraceSummary]) -> None:
     if not traces:
         console.print(f"{title}: none found")
         return
-    rendered = table(title, ["trace", "operation", "duration", "status", "started", "logs"], [])
-    for trace in traces:
-        status = Text(
-            str(trace.http_status or ("error" if trace.error else "ok")),
-            style="red" if trace.error else "",
-        )
-        rendered.add_row(
+    rows = [
+        [
             trace.trace_id,
             f"{trace.service or '?'} {trace.operation or ''}".strip(),
             _ms(trace.duration_seconds),
-            status,
+            Text(
+                str(trace.http_status or ("error" if trace.error else "ok")),
+                style="red" if trace.error else "",
+            ),
             when(trace.start),
-            str(len(trace.logs)),
-        )
-    console.print(rendered)
+            len(trace.logs),
+        ]
+        for trace in traces
+    ]
+    columns = ["trace", "operation", "duration", "status", "started", "logs"]
+    console.print(table(title, columns, rows))
     for trace in traces:
         for line in trace.logs[:3]:
             console.print(

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from sloctl.cli.common import OutputFormat, OutputOption, print_data, stdout, table, when
 from sloctl.cli.server import ServerURLOption, TokenOption
@@ -93,9 +94,8 @@ def _detail(detail: dict[str, Any]) -> str:
 
 def _print_detail(incident: IncidentDetail) -> None:
     out = stdout()
-    out.print(
-        f"[bold]incident {incident.id}[/bold]: {incident.title}", markup=True, highlight=False
-    )
+    # Text, not markup: the title and facts come from alert annotations and labels.
+    out.print(Text.assemble((f"incident {incident.id}", "bold"), ": ", incident.title))
     facts = {
         "status": incident.status,
         "slo": incident.slo,
@@ -114,7 +114,7 @@ def _print_detail(incident: IncidentDetail) -> None:
     }
     for name, value in facts.items():
         if value:
-            out.print(f"{name}: {value}", markup=False, highlight=False)
+            out.print(Text(f"{name}: {value}"))
     alerts = [
         [
             a.alertname or "-",
@@ -135,7 +135,10 @@ def incident(
     server_url: ServerURLOption = DEFAULT_SERVER_URL,
     output: OutputOption = OutputFormat.table,
 ) -> None:
-    """Show one incident: its alerts and its timeline (pages, deliveries, acknowledgements)."""
+    """Show one incident: its alerts and its timeline (pages, deliveries, acknowledgements).
+
+    ``-o json|yaml`` prints every field of the server's answer.
+    """
     with IncidentsClient(server_url) as client:
         found = client.incident(incident_id)
     if output is OutputFormat.table:

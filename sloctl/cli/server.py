@@ -125,11 +125,8 @@ def status(
         print_data({"slos": [s.model_dump(mode="json") for s in slos]}, output)
         return
     columns = ["SLO", "objective", "SLI", "budget left", *(f"burn {w}" for w in BURN_WINDOWS)]
-    rendered = table(None, [*columns, "exhausted in", "status"], [])
-    for slo in slos:
-        rendered.add_row(*_row(slo))
     console = stdout()
-    console.print(rendered)
+    console.print(table(None, [*columns, "exhausted in", "status"], [_row(slo) for slo in slos]))
     stale = sum(1 for s in slos if s.stale)
     console.print(
         f"{len(slos)} SLOs"

@@ -10,6 +10,7 @@ import httpx
 import typer
 from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 
 from sloctl import promtool
 from sloctl.apply import ApplyResult, TargetReport, Targets, apply_outputs
@@ -212,14 +213,16 @@ def validate(paths: SpecPaths = None, output: OutputOption = OutputFormat.table)
     )
 
 
-def _change_rows(changes: list[Change], written: set[int] | None = None) -> list[tuple[str, ...]]:
+def _change_rows(
+    changes: list[Change], written: set[int] | None = None
+) -> list[tuple[str, str, Text]]:
     styles = {"created": "green", "updated": "yellow", "removed": "red", "unchanged": "dim"}
-    rows: list[tuple[str, ...]] = []
+    rows: list[tuple[str, str, Text]] = []
     for c in changes:
-        status = f"[{styles[c.status]}]{c.status}[/]"
+        status = Text(c.status, style=styles[c.status])
         if written is not None and id(c) not in written and c.status != "unchanged":
-            status = f"[red]not written[/] ({c.status})"
-        rows.append((escape(c.path.as_posix()), c.kind, status))
+            status = Text.assemble(("not written", "red"), f" ({c.status})")
+        rows.append((c.path.as_posix(), c.kind, status))
     return rows
 
 
@@ -241,14 +244,14 @@ def _changes_data(changes: list[Change], written: set[int] | None = None) -> lis
     return out
 
 
-def _target_rows(reports: list[TargetReport]) -> list[tuple[str, ...]]:
+def _target_rows(reports: list[TargetReport]) -> list[tuple[str, str, Text, str]]:
     styles = {"changed": "green", "unchanged": "dim", "failed": "red", "skipped": "yellow"}
     return [
         (
             r.target,
             r.url,
-            f"[{styles[r.status]}]{r.status}[/]",
-            escape("\n".join(r.errors if r.status == "failed" else r.changes) or "-"),
+            Text(r.status, style=styles[r.status]),
+            "\n".join(r.errors if r.status == "failed" else r.changes) or "-",
         )
         for r in reports
     ]

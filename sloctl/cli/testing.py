@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.text import Text
 
 from sloctl import promtool
 from sloctl.build import build, default_paths
@@ -148,7 +149,7 @@ def generated_tests(
             (
                 r.slo,
                 r.scenario,
-                "[green]pass[/]" if r.passed else "[red]FAIL[/]",
+                Text("pass", style="green") if r.passed else Text("FAIL", style="red"),
                 r.summary,
             )
             for r in results

@@ -182,8 +182,9 @@ def test_cli_lists_acknowledges_and_resolves(tmp_path: Path, clock: FakeClock):
             assert "resolved (UTC): " in shown.stdout
             assert re.search(r"acknowledged \(UTC\): [-\d]{10} [:\d]{8} by alice\n", shown.stdout)
             assert "SLOBurnPage" in shown.stdout  # the alert
-            for kind in ("received", "opened", "acknowledged", "resolved"):
-                assert kind in shown.stdout
+            # The timeline's rows: event, then its detail.
+            assert re.search(r"│ acknowledged +│ by: alice +│", shown.stdout)
+            assert re.search(r"│ opened +│ firing: 1 +│", shown.stdout)
             as_json = json.loads(
                 sloctl("incident", str(incident_id), "--server-url", base, "-o", "json").stdout
             )
@@ -206,8 +207,19 @@ def test_cli_lists_acknowledges_and_resolves(tmp_path: Path, clock: FakeClock):
 
             other = payload(alert("bb02", slo="checkout-latency"), group="checkout-latency")
             assert httpx.post(f"{base}{URL}", json=other, headers=HOOK, timeout=30).is_success
+            # Text from alerts prints as it is: never read as rich markup.
+            odd = payload(
+                alert("cc03", slo="disk"),
+                group="disk",
+                commonAnnotations={"summary": "disk [/] full [red]now :fire:"},
+            )
+            odd_id = httpx.post(f"{base}{URL}", json=odd, headers=HOOK, timeout=30).json()
+            for args in (["incidents"], ["incident", str(odd_id["incident_id"])]):
+                printed = sloctl(*args, "--server-url", base)
+                assert printed.returncode == 0, printed.stderr
+                assert "disk [/] full [red]now :fire:" in printed.stdout.replace("\n", "")
             cut = sloctl("incidents", "--server-url", base, "--limit", "1")
             assert cut.returncode == 0, cut.stderr
-            assert "newest 1 of 2 incidents" in cut.stdout
+            assert "newest 1 of 3 incidents" in cut.stdout
             page = sloctl("incidents", "--server-url", base, "--limit", "1", "-o", "json")
-            assert [item["slo"] for item in json.loads(page.stdout)] == ["checkout-latency"]
+            assert [item["slo"] for item in json.loads(page.stdout)] == ["disk"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import yaml
+from rich.console import Console
+from rich.text import Text
 
+from sloctl.cli.common import table
 from tests.helpers import FIXTURES, write
 
 SPEC = """\
@@ -99,6 +103,25 @@ def test_apply_dry_run_writes_nothing(cli, specs_dir: Path, tmp_path: Path):
     assert result.code == 0
     assert "would write" in result.out
     assert not rules.exists()
+
+
+def test_tables_print_text_as_it_is_and_style_only_text_cells():
+    console = Console(record=True, width=200, color_system="truecolor", file=io.StringIO())
+    rows = [["disk [/] full [red]now[/red]"], [Text("ok", style="green")]]
+    console.print(table("[/] title", ["what"], rows))  # rich markup would raise on [/]
+    plain = console.export_text(styles=False, clear=False)
+    assert "[/] title" in plain
+    assert "disk [/] full [red]now[/red]" in plain
+    styled = console.export_text(styles=True)
+    assert "\x1b[32mok" in styled  # the Text cell keeps its style
+
+
+def test_paths_with_brackets_show_as_they_are(cli, specs_dir: Path, tmp_path: Path):
+    write(specs_dir / "orders.yaml", SPEC.format(objective="99.9"))
+    rules = tmp_path / "[red]rules[/]"
+    result = cli("apply", "-f", str(specs_dir), "--rules-dir", str(rules), "--dry-run")
+    assert result.code == 0, result.err
+    assert "[red]rules[/]/orders.rules.yml" in result.out.replace("\n", "")
 
 
 def test_version(cli):

@@ -8,8 +8,6 @@ import json
 import logging
 import random
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -127,29 +125,17 @@ def test_the_writer_thread_writes_on_its_own_without_a_flush():
     assert json.loads(stream.getvalue())["message"] == "one"
 
 
-def test_a_full_batch_wakes_the_writer_before_its_interval(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(logs, "FLUSH_INTERVAL_S", 3600.0)
+def test_a_full_batch_wakes_the_writer_before_its_interval():
     stream = io.StringIO()
-    logger = configure_logging(service_name="orders", stream=stream)
-    for n in range(logs.BATCH_LINES - 1):
-        logger.info("line %d", n)
-    assert lines_within(stream, 1, 0.5) == 0  # waits for its hour, or a full batch
-    logger.info("the last of a batch")
-    assert lines_within(stream, logs.BATCH_LINES, 10) == logs.BATCH_LINES
-    logger.handlers[0].stop()
-
-
-def test_lines_still_waiting_are_written_when_the_process_exits():
-    program = (
-        "from sample_service import logs\n"
-        "logs.FLUSH_INTERVAL_S = 3600.0\n"
-        "logger = logs.configure_logging(service_name='orders')\n"
-        "logger.info('last words')\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert json.loads(done.stdout)["message"] == "last words"
+    logger = configure_logging(service_name="orders", stream=stream, flush_interval=3600.0)
+    try:
+        for n in range(logs.BATCH_LINES - 1):
+            logger.info("line %d", n)
+        assert lines_within(stream, 1, 0.5) == 0  # waits for its hour, or a full batch
+        logger.info("the last of a batch")
+        assert lines_within(stream, logs.BATCH_LINES, 10) == logs.BATCH_LINES
+    finally:
+        logger.handlers[0].stop()
 
 
 def test_log_lines_survive_uvicorn_configuring_logging():
