@@ -16,6 +16,8 @@ from sloctl.server_client import Answer, ServerClient
 __all__ = ["Incident", "IncidentDetail", "IncidentList", "IncidentsClient"]
 
 IncidentStatus = Literal["firing", "acknowledged", "resolved"]
+#: The detail models keep the fields they do not name, so ``-o json`` shows them all.
+EVERY_FIELD = ConfigDict(frozen=True, extra="allow")
 
 
 class Incident(Answer):
@@ -39,7 +41,7 @@ class Incident(Answer):
 class IncidentAlert(Answer):
     """One alert of an incident, as Alertmanager last reported it (and every other field)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = EVERY_FIELD
 
     fingerprint: str
     status: Literal["firing", "resolved"]
@@ -52,7 +54,7 @@ class IncidentAlert(Answer):
 class TimelineEntry(Answer):
     """One entry of an incident's timeline (``kind``: opened, escalated, notified...)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = EVERY_FIELD
 
     kind: str
     at: datetime
@@ -62,7 +64,7 @@ class TimelineEntry(Answer):
 class IncidentDetail(Incident):
     """One incident with its summary, alerts and timeline (oldest first), every field kept."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = EVERY_FIELD
 
     summary: str | None
     escalation_step: int

@@ -331,7 +331,7 @@ class Escalator:
         config = self.oncall.get()
         if now - resolved_at > ALL_CLEAR_WITHIN:
             return 0
-        paging = False
+        waiting = False  # for a page still being delivered
         with transaction(self.sessions) as session:
             try:
                 incident = store.lock_incident(session, incident_id)
@@ -359,7 +359,7 @@ class Escalator:
                 and now - last.at < PAGE_SETTLE_WAIT
                 and self._undelivered(incident, config, policy, last)
             ):
-                paging = True  # look again once the page is delivered or given up
+                waiting, people = True, []  # look again once it is delivered or given up
             elif not people:
                 return 0  # nobody was paged
             else:
@@ -373,12 +373,12 @@ class Escalator:
                         "resolved_by": incident.resolved_by,
                     },
                 )
-            step, round_ = last_position(entries)
+            step, round_ = last_position(last)
             messages = [
                 (r.channel, self._notification(incident, "resolved", r.name, step, round_))
                 for r in people
             ]
-        if paging:  # the job store is written with the incident's lock released
+        if waiting:  # the job store is written with the incident's lock released
             self._schedule_all_clear(incident_id, resolved_at, "all_clear", now + PAGE_SETTLE_POLL)
             return 0
         self._deliver(incident_id, messages)

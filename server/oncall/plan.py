@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from server.oncall.channels import describe
 from sloctl.oncall.config import EscalationPolicy, OnCallConfig, Recipient
+from sloctl.oncall.schedule import everyone
 
 #: Timeline entries as the engine reads them: (kind, at, detail).
 Entry = tuple[str, datetime, dict[str, Any]]
@@ -200,21 +201,6 @@ def paged(entries: Sequence[Entry]) -> frozenset[Key]:
     )
 
 
-def everyone(config: OnCallConfig) -> list[Recipient]:
-    """Every channel of every person, and every team's channel."""
-    out = [
-        Recipient(name=person.name, person=person.id, channel=channel)
-        for person in config.people
-        for channel in person.channels
-    ]
-    out += [
-        Recipient(name=team.name, team=team.id, channel=team.channel)
-        for team in config.teams
-        if team.channel is not None
-    ]
-    return out
-
-
 def all_clear_recipients(config: OnCallConfig, entries: Sequence[Entry]) -> list[Recipient]:
     """Who hears that the incident resolved: each channel a page of this episode reached.
 
@@ -226,7 +212,6 @@ def all_clear_recipients(config: OnCallConfig, entries: Sequence[Entry]) -> list
     return [recipient for recipient in everyone(config) if recipient_key(recipient) in reached]
 
 
-def last_position(entries: Sequence[Entry]) -> tuple[int, int]:
-    """Step and round of the last step run in this episode, ``(0, 0)`` if none ran."""
-    last = last_step(entries)
+def last_position(last: LastStep | None) -> tuple[int, int]:
+    """Step and round of :func:`last_step`'s step, ``(0, 0)`` if none ran in this episode."""
     return (last.step, last.round) if last else (0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -92,6 +93,10 @@ def _detail(detail: dict[str, Any]) -> str:
     )
 
 
+def _by(at: datetime | None, who: str | None) -> str | None:
+    return f"{when(at)} by {who}" if at else None
+
+
 def _print_detail(incident: IncidentDetail) -> None:
     out = stdout()
     # Text, not markup: the title and facts come from alert annotations and labels.
@@ -104,12 +109,8 @@ def _print_detail(incident: IncidentDetail) -> None:
         "severity": incident.severity,
         "policy": incident.policy,
         "opened (UTC)": when(incident.opened_at),
-        "acknowledged (UTC)": f"{when(incident.acknowledged_at)} by {incident.acknowledged_by}"
-        if incident.acknowledged_at
-        else None,
-        "resolved (UTC)": f"{when(incident.resolved_at)} by {incident.resolved_by}"
-        if incident.resolved_at
-        else None,
+        "acknowledged (UTC)": _by(incident.acknowledged_at, incident.acknowledged_by),
+        "resolved (UTC)": _by(incident.resolved_at, incident.resolved_by),
         "summary": incident.summary,
     }
     for name, value in facts.items():

@@ -28,6 +28,7 @@ from sloctl.oncall.config import (
     Rotation,
     Schedule,
     Step,
+    Team,
     parse_hhmm,
 )
 
@@ -214,6 +215,25 @@ def shift_at(config: OnCallConfig, schedule_id: str, at: datetime) -> Shift | No
     return view(config, schedule_id).shift_at(aware(at))
 
 
+def person_recipients(person: Person) -> list[Recipient]:
+    """A person as recipients: one per channel."""
+    return [Recipient(name=person.name, person=person.id, channel=c) for c in person.channels]
+
+
+def team_recipient(team: Team) -> Recipient | None:
+    """A team's channel as a recipient (None: the team has no channel)."""
+    if team.channel is None:
+        return None
+    return Recipient(name=team.name, team=team.id, channel=team.channel)
+
+
+def everyone(config: OnCallConfig) -> list[Recipient]:
+    """Every channel of every person, and every team's channel."""
+    out = [r for person in config.people for r in person_recipients(person)]
+    out += [r for team in config.teams if (r := team_recipient(team)) is not None]
+    return out
+
+
 def recipients(config: OnCallConfig, step: Step, at: datetime) -> tuple[Recipient, ...]:
     """Whom a step notifies at ``at``: every channel of every person and team it targets.
 
@@ -228,14 +248,10 @@ def recipients(config: OnCallConfig, step: Step, at: datetime) -> tuple[Recipien
             people = (config.person(target.person),)
         else:
             people = ()
-            team = config.team(target.team_channel or "")
-            if team.channel is not None:
-                out.append(Recipient(name=team.name, team=team.id, channel=team.channel))
+            if (team := team_recipient(config.team(target.team_channel or ""))) is not None:
+                out.append(team)
         for person in people:
-            out.extend(
-                Recipient(name=person.name, person=person.id, channel=channel)
-                for channel in person.channels
-            )
+            out.extend(person_recipients(person))
     unique: list[Recipient] = []
     for recipient in out:
         if recipient not in unique:
