@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shlex
 import shutil
 import signal
 
@@ -49,6 +50,24 @@ STOP_TIMEOUT = 10.0
 
 class DemoError(SloctlError):
     """A demo process did not start or died; the message names it and its log."""
+
+
+def sloctl_command(argv0: str | None = None, search_path: str | None = None) -> str:
+    """How to run sloctl again from the user's shell, for the hints the demo prints.
+
+    ``sloctl`` when it is on ``PATH``; otherwise the script that is running
+    (``.venv/bin/sloctl`` after ``make demo``, relative to the working
+    directory when it is below it), or ``python -m sloctl`` with this
+    interpreter when sloctl runs as a module.
+    """
+    if shutil.which("sloctl", path=search_path):
+        return "sloctl"
+    script = Path(sys.argv[0] if argv0 is None else argv0)
+    if script.name == "sloctl" and script.is_file():
+        with contextlib.suppress(ValueError):
+            script = script.absolute().relative_to(Path.cwd())
+        return shlex.quote(str(script) if "/" in str(script) else f"./{script}")
+    return f"{shlex.quote(sys.executable)} -m sloctl"
 
 
 @dataclass(frozen=True)
@@ -373,6 +392,7 @@ class Demo:
     def summary(self) -> Sequence[str]:
         c, t = self.config, self.tokens
         admin = f"-H 'Authorization: Bearer {t['admin']}'"
+        sloctl = sloctl_command()
         return [
             "sloctl demo is running:",
             f"  orders service  {c.url('orders')}/docs  (metrics: {c.url('orders')}/metrics)",
@@ -382,12 +402,13 @@ class Demo:
             f"  work directory  {self.dir}  (logs in logs/, tokens in *-token)",
             "",
             "Try:",
-            f"  sloctl status --server-url {c.url('server')}",
+            f"  {sloctl} status --server-url {c.url('server')}",
             "  burn the budget: 20 % errors on every route",
             f"    curl -X PUT {c.url('orders')}/admin/faults {admin} \\",
             "      -H 'Content-Type: application/json' \\",
             '      -d \'{"faults": {"*": {"error_ratio": 0.2}}}\'',
-            "  or restart with: sloctl demo --fault 0.2",
+            f"  or restart with: {sloctl} demo --fault 0.2",
+            f"  the page it raises: {sloctl} incidents --server-url {c.url('server')}",
             f"  heal it: curl -X DELETE {c.url('orders')}/admin/faults {admin}",
             "Ctrl-C stops everything.",
         ]

@@ -9,7 +9,9 @@ has its own deadline.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -133,6 +135,14 @@ def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path)
             )
 
         wait_for("fresh budgets of the sample SLOs", fresh_budgets, 150, demo, logs)
+
+        # The hint runs as printed, from where the demo was started.
+        hint = next(line for line in summary.splitlines() if " status --server-url " in line)
+        status = subprocess.run(
+            [*shlex.split(hint), "-o", "json"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert status.returncode == 0, status.stderr
+        assert {s["id"] for s in json.loads(status.stdout)["slos"]} >= SAMPLE_SLOS
 
         admin = (workdir / "admin-token").read_text().strip()
         response = httpx.put(

@@ -153,3 +153,28 @@ def test_demo_without_its_oncall_file_stops_before_starting_anything(cli, monkey
     ]
     assert started == []
     assert not (tmp_path / "demo").exists(), "nothing written"
+
+
+def test_demo_hints_name_a_sloctl_the_user_can_run(monkeypatch, tmp_path):
+    """After ``make demo`` sloctl is in .venv/bin, not on PATH: the hints say so."""
+    import shlex
+    import sys
+
+    from sloctl.demo import sloctl_command
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = write(tmp_path / ".venv" / "bin" / "sloctl", "#!/bin/sh\n")
+    monkeypatch.chdir(tmp_path)
+    empty = str(tmp_path / "empty")
+    assert sloctl_command(str(script), search_path=empty) == ".venv/bin/sloctl"
+    assert sloctl_command(".venv/bin/sloctl", search_path=empty) == ".venv/bin/sloctl"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert sloctl_command(str(script), search_path=empty) == str(script)
+    on_path = write(bin_dir / "sloctl", "#!/bin/sh\n")
+    on_path.chmod(0o755)
+    assert sloctl_command(str(script), search_path=str(bin_dir)) == "sloctl"
+    module = sloctl_command(str(tmp_path / "sloctl" / "__main__.py"), search_path=empty)
+    assert module == f"{shlex.quote(sys.executable)} -m sloctl"
