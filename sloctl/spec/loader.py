@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sloctl.errors import SpecError, SpecProblem
-from sloctl.spec import native, openslo, pyrra, sloth
+from sloctl.spec import native, openslo, pyrra, slogen, sloth
 from sloctl.spec.models import SLO
 from sloctl.spec.reader import Origin, Reader, ReadResult
 from sloctl.spec.yamlsrc import Loc, YamlDocument, load_documents
@@ -23,7 +23,13 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 #: Every format sloctl reads, tried in order on each YAML document.
-READERS: list[Reader] = [native.READER, openslo.READER, sloth.READER, pyrra.READER]
+READERS: list[Reader] = [
+    native.READER,
+    openslo.READER,
+    sloth.READER,
+    pyrra.READER,
+    slogen.READER,
+]
 
 
 @dataclass
@@ -108,7 +114,8 @@ def load_specs(paths: Iterable[str | Path], readers: Sequence[Reader] | None = N
                         doc.line,
                         "apiVersion",
                         f"{_describe(doc.data)} is not a spec format sloctl reads "
-                        "(sloctl.dev/v1, openslo/v1, Sloth prometheus/v1, pyrra.dev/v1alpha1)",
+                        "(sloctl.dev/v1, openslo/v1, Sloth prometheus/v1, pyrra.dev/v1alpha1, "
+                        "slo-generator sre.google.com/v2)",
                     )
                 )
                 continue

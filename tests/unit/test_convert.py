@@ -17,6 +17,7 @@ INPUTS = [
     FORMATS / "sloth" / "service-level.yaml",
     FORMATS / "sloth" / "crd.yaml",
     FORMATS / "pyrra",
+    FORMATS / "slogen",
     FORMATS / "openslo",
     FORMATS / "mixed",
     FIXTURES / "specs",

@@ -95,7 +95,8 @@ def test_errors_across_files_are_all_reported(specs_dir: Path):
     assert lines[0].startswith(f"{one}:9: spec.slos[0].objective: Input should be a valid number")
     assert lines[1] == (
         f"{two}:1: apiVersion: apiVersion 'v9', kind 'Thing' is not a spec format sloctl reads "
-        "(sloctl.dev/v1, openslo/v1, Sloth prometheus/v1, pyrra.dev/v1alpha1)"
+        "(sloctl.dev/v1, openslo/v1, Sloth prometheus/v1, pyrra.dev/v1alpha1, "
+        "slo-generator sre.google.com/v2)"
     )
 
 

@@ -1,0 +1,200 @@
+"""Google slo-generator v2 SLOs (prometheus backend) read into sloctl's SLO model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sloctl.errors import SpecError
+from sloctl.spec.loader import load_specs
+from tests.helpers import FIXTURES, write
+
+SLOGEN = FIXTURES / "formats" / "slogen"
+
+SLO = """\
+apiVersion: sre.google.com/v2
+kind: ServiceLevelObjective
+metadata:
+  name: shop-api-availability
+  labels:
+    service_name: shop
+    slo_name: availability
+spec:
+  backend: {backend}
+  method: {method}
+  service_level_indicator:
+{indicator}
+  goal: {goal}
+"""
+RATIO = """\
+    filter_good: http_requests_total{code!~"5.."}
+    filter_valid: http_requests_total"""
+
+
+def slo_text(
+    *,
+    backend: str = "prometheus",
+    method: str = "good_bad_ratio",
+    indicator: str = RATIO,
+    goal: str = "0.999",
+) -> str:
+    return SLO.format(backend=backend, method=method, indicator=indicator, goal=goal)
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return load_specs([SLOGEN])
+
+
+@pytest.fixture(scope="module")
+def slos(specs) -> dict:
+    return {s.id: s for s in specs.slos}
+
+
+def test_good_and_valid_filters_are_a_good_total_ratio(slos):
+    slo = slos["checkout-api-availability"]  # service_name, feature_name-slo_name
+    assert (slo.service, slo.name) == ("checkout", "api-availability")
+    assert slo.objective == 99.9  # exactly, from goal 0.999
+    assert slo.description == "99.9% of checkout requests answer without a server error"
+    assert slo.labels == {"tier": "1"}  # the labels that do not name the SLO
+    assert str(slo.window) == "30d"  # the longest step of the default policy
+    assert slo.sli.ratio is not None
+    assert slo.sli.ratio.good == 'http_requests_total{job="checkout",code!~"5.."}'
+    assert slo.sli.ratio.total == 'http_requests_total{job="checkout"}'
+
+
+def test_bad_filter_counts_valid_as_good_plus_bad(slos):
+    slo = slos["checkout-payments-success"]
+    assert slo.objective == 99.5
+    assert str(slo.window) == "7d"  # its own policy, `weekly`
+    events = slo.sli.events
+    assert events is not None
+    good = 'sum(increase(payments_total{result="accepted"}[{{window}}]))'
+    bad = 'sum(increase(payments_total{result=~"declined|error"}[{{window}}]))'
+    assert events.error_query == bad
+    assert events.total_query == f"({good} or 0 * {bad}) + ({bad} or 0 * {good})"
+
+
+def test_own_operators_and_window_placeholders_are_kept(slos):
+    events = slos["checkout-api-requests"].sli.events
+    assert events is not None
+    assert (
+        events.good_query
+        == 'sum(rate(rpc_requests_total{job="checkout", status="ok"}[{{window}}]))'
+    )
+    assert events.total_query == 'sum(rate(rpc_requests_total{job="checkout"}[{{window}}]))'
+
+
+def test_distribution_cut_is_a_latency_threshold(slos):
+    latency = slos["checkout-api-latency"].sli.latency
+    assert latency is not None
+    assert latency.metric == 'http_request_duration_seconds{job="checkout",code=~"[23].."}'
+    assert latency.threshold == 0.3
+    assert slos["checkout-api-latency"].objective == 99.0
+
+
+def test_query_sli_is_a_raw_error_ratio_with_a_warning(specs, slos):
+    slo = slos["checkout-queue-freshness"]  # no feature_name: the name is slo_name alone
+    assert slo.sli.raw is not None
+    assert slo.sli.raw.error_ratio_query == (
+        '1 - (avg_over_time(checkout_queue_fresh{job="checkout"}[{{window}}]))'
+    )
+    warnings = [str(w) for w in specs.warnings]
+    assert any(
+        "slos.yaml:69: spec.service_level_indicator.expression: query_sli becomes a raw" in w
+        for w in warnings
+    ), warnings
+    assert any(
+        "config.yaml:11: error_budget_policies.default.steps: alerting steps are not carried over"
+        in w
+        for w in warnings
+    ), warnings
+    assert not any("weekly" in w for w in warnings)  # no alerting step there
+
+
+def test_without_the_configuration_the_window_is_28_days(tmp_path: Path):
+    path = write(tmp_path / "slo.yaml", slo_text())
+    (slo,) = load_specs([path]).slos
+    assert str(slo.window) == "28d"
+    assert slo.id == "shop-availability"
+
+
+def test_a_step_of_hours_cannot_set_the_window(tmp_path: Path):
+    write(tmp_path / "slo.yaml", slo_text())
+    write(
+        tmp_path / "config.yaml",
+        "error_budget_policies:\n  default:\n    steps:\n"
+        "      - {name: short, window: 3600, burn_rate_threshold: 9}\n"
+        "      - {name: odd, window: 90000, burn_rate_threshold: 1}\n",
+    )
+    with pytest.raises(SpecError) as err:
+        load_specs([tmp_path])
+    assert [str(p) for p in err.value.problems] == [
+        f"{tmp_path / 'config.yaml'}:5: error_budget_policies.default.steps[1].window: "
+        "90000 s: sloctl's rolling window is a whole number of days (the longest step sets it)"
+    ]
+
+
+BAD = {
+    "elasticsearch": (
+        slo_text(backend="elasticsearch"),
+        "9: spec.backend: backend 'elasticsearch': sloctl compiles SLOs on the prometheus "
+        "backend only",
+    ),
+    "no-valid": (
+        slo_text(indicator='    filter_good: http_requests_total{code!~"5.."}'),
+        "11: spec.service_level_indicator: good_bad_ratio needs one of filter_bad and filter_valid",
+    ),
+    "goal-one": (
+        slo_text(goal="1"),
+        "14: spec.goal: 1: goal is a fraction above 0 and below 1, e.g. 0.999",
+    ),
+    "method": (
+        slo_text(method="basic"),
+        "10: spec.method: method 'basic': the prometheus backend has good_bad_ratio, "
+        "distribution_cut and query_sli",
+    ),
+    "bucket-with-le": (
+        slo_text(
+            method="distribution_cut",
+            indicator='    expression: latency_seconds_bucket{le="0.5"}\n    threshold_bucket: 0.5',
+        ),
+        "12: spec.service_level_indicator.expression: distribution_cut needs the histogram's "
+        "_bucket series as one selector without le "
+        '(e.g. http_request_duration_seconds_bucket{job="api"})',
+    ),
+    "query-without-window": (
+        slo_text(method="query_sli", indicator="    expression: avg(up)"),
+        "12: spec.service_level_indicator.expression: query_sli needs a [window] range in its "
+        "expression, where each window goes",
+    ),
+    "typo": (
+        slo_text(indicator=RATIO.replace("filter_valid", "filter_vallid")),
+        "13: spec.service_level_indicator.filter_vallid: unknown field",
+    ),
+    "no-service": (
+        slo_text().replace("    service_name: shop\n", ""),
+        "5: metadata.labels: service_name is required: it names the SLO's service and SLO",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_line_at_its_field(cli, tmp_path: Path, case: str):
+    text, expected = BAD[case]
+    path = write(tmp_path / "slo.yaml", text)
+    result = cli("validate", str(path))
+    assert result.code == 1
+    assert result.err.splitlines() == [f"Error: {path}:{expected}"]
+
+
+def test_a_policy_the_configuration_lacks_is_named(tmp_path: Path):
+    write(tmp_path / "slo.yaml", slo_text() + "  error_budget_policy: nightly\n")
+    write(tmp_path / "config.yaml", (SLOGEN / "config.yaml").read_text())
+    with pytest.raises(SpecError) as err:
+        load_specs([tmp_path])
+    assert [str(p) for p in err.value.problems] == [
+        f"{tmp_path / 'slo.yaml'}:15: spec.error_budget_policy: no error budget policy "
+        "'nightly' in the configuration read (it has default, weekly)"
+    ]
