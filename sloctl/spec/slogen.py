@@ -1,4 +1,4 @@
-"""Google slo-generator ``sre.google.com/v2`` ``ServiceLevelObjective`` documents.
+"""Google slo-generator SLOs: ``sre.google.com/v2`` ``ServiceLevelObjective`` documents and v1.
 
 One document is one SLO, on the ``prometheus`` backend (other backends are
 refused by name). The service and name come from the labels slo-generator
@@ -24,15 +24,22 @@ window: the longest step of the SLO's policy (``spec.error_budget_policy``,
 else ``default``). Without it the window is 28 days, the longest step of
 slo-generator's sample policy. The steps' single-window burn-rate alerts are
 not carried over: sloctl alerts on its multi-window pairs (docs/formats.md).
+
+v1 configurations (no ``apiVersion``: ``service_name``, ``slo_target``,
+``backend.class``/``method``/``measurement`` at the top) and v1 policy files
+(a list of steps with ``measurement_window_seconds``) are read as
+``slo-generator migrate`` would turn them into v2, with errors at the v1 fields.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from sloctl.errors import SpecProblem
 from sloctl.promql import parse_selector
@@ -129,6 +136,53 @@ class SharedConfig(BaseModel):
     error_budget_policies: dict[str, Policy] = Field(default_factory=dict)
 
 
+class StepV1(BaseModel):
+    """A step of a v1 error budget policy file (a YAML list of them)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    error_budget_policy_step_name: str = ""
+    measurement_window_seconds: int = Field(gt=0)
+    alerting_burn_rate_threshold: float | None = None
+    urgent_notification: bool = False
+
+    @property
+    def step(self) -> Step:
+        return Step(
+            name=self.error_budget_policy_step_name,
+            window=self.measurement_window_seconds,
+            burn_rate_threshold=self.alerting_burn_rate_threshold,
+            alert=self.urgent_notification,
+        )
+
+
+PolicyV1 = TypeAdapter(list[StepV1])
+
+
+class BackendV1(BaseModel):
+    """A v1 SLO's backend: its class, method and measurement (the v2 indicator)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")  # url, headers: the backend's own
+
+    class_name: str = Field(alias="class")
+    method: str
+    measurement: dict[str, Any]
+
+
+class SloConfigV1(BaseModel):
+    """A v1 SLO configuration (before ``apiVersion``); keys it does not name are labels."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    service_name: str = Field(min_length=1)
+    feature_name: str = ""
+    slo_name: str = Field(min_length=1)
+    slo_description: str = ""
+    slo_target: float
+    backend: BackendV1
+    exporters: Any = None
+
+
 def _is_config(data: Any) -> bool:
     return (
         isinstance(data, dict)
@@ -138,10 +192,30 @@ def _is_config(data: Any) -> bool:
     )
 
 
+def _is_v2(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("apiVersion") == API_VERSION
+
+
+def _is_v1(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and "apiVersion" not in data
+        and "slo_target" in data
+        and "backend" in data
+    )
+
+
+def _is_policy_v1(data: Any) -> bool:
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(isinstance(step, dict) and "measurement_window_seconds" in step for step in data)
+    )
+
+
 def claims(doc: YamlDocument) -> bool:
-    if _is_config(doc.data):
-        return True
-    return isinstance(doc.data, dict) and doc.data.get("apiVersion") == API_VERSION
+    data = doc.data
+    return _is_v2(data) or _is_config(data) or _is_v1(data) or _is_policy_v1(data)
 
 
 def _windowed(query: str) -> str:
@@ -264,35 +338,152 @@ def _query_sli(ind: Indicator, doc: YamlDocument, loc: Loc, out: ReadResult) -> 
     return attempt(lambda: SLI(raw=RawSLI(error_ratio_query=query)), doc, loc, out.problems)
 
 
-def _sli(spec: Spec, doc: YamlDocument, out: ReadResult) -> SLI | None:
-    loc: Loc = ("spec", "service_level_indicator")
+@dataclass(frozen=True)
+class _Parsed:
+    """One SLO of either version, with where each setting is in its document."""
+
+    labels: dict[str, str]  # service_name, feature_name, slo_name and the others
+    label_loc: Callable[[str], Loc]  # where one label is
+    other_labels_loc: Loc  # where the other labels are (their errors point there)
+    description: str
+    goal: float
+    goal_loc: Loc
+    backend: str
+    backend_loc: Loc
+    method: str
+    method_loc: Loc
+    indicator: dict[str, Any]
+    indicator_loc: Loc
+    policy: str | None  # None: v1, which names no policy
+    policy_loc: Loc
+
+
+def _parse_v2(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
     try:
-        ind = Indicator.model_validate(spec.service_level_indicator)
+        parsed = ServiceLevelObjective.model_validate(doc.data)
+    except ValidationError as err:
+        out.problems.extend(validation_problems(doc, err))
+        return None
+    spec = parsed.spec
+    return _Parsed(
+        labels=dict(parsed.metadata.labels),
+        label_loc=lambda name: ("metadata", "labels", name),
+        other_labels_loc=("metadata", "labels"),
+        description=spec.description,
+        goal=spec.goal,
+        goal_loc=("spec", "goal"),
+        backend=spec.backend,
+        backend_loc=("spec", "backend"),
+        method=spec.method,
+        method_loc=("spec", "method"),
+        indicator=spec.service_level_indicator,
+        indicator_loc=("spec", "service_level_indicator"),
+        policy=spec.error_budget_policy,
+        policy_loc=("spec", "error_budget_policy"),
+    )
+
+
+def _parse_v1(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
+    try:
+        parsed = SloConfigV1.model_validate(doc.data)
+    except ValidationError as err:
+        out.problems.extend(validation_problems(doc, err))
+        return None
+    labels = {"service_name": parsed.service_name, "slo_name": parsed.slo_name}
+    if parsed.feature_name:
+        labels["feature_name"] = parsed.feature_name
+    for key, value in (parsed.model_extra or {}).items():
+        if isinstance(value, (dict, list)):  # as slo-generator's migration: other keys are labels
+            out.problems.append(doc.problem((key,), "not a label value: a string or number"))
+            return None
+        labels[key] = str(value)
+    backend = parsed.backend
+    return _Parsed(
+        labels=labels,
+        label_loc=lambda name: (name,),
+        other_labels_loc=(),
+        description=parsed.slo_description,
+        goal=parsed.slo_target,
+        goal_loc=("slo_target",),
+        # v1 names the backend by class: Prometheus (v2's prometheus)
+        backend=backend.class_name.lower(),
+        backend_loc=("backend", "class"),
+        method=backend.method,
+        method_loc=("backend", "method"),
+        indicator=backend.measurement,
+        indicator_loc=("backend", "measurement"),
+        policy=None,
+        policy_loc=(),
+    )
+
+
+def _sli(slo: _Parsed, doc: YamlDocument, out: ReadResult) -> SLI | None:
+    loc = slo.indicator_loc
+    try:
+        ind = Indicator.model_validate(slo.indicator)
     except ValidationError as err:
         out.problems.extend(validation_problems(doc, err, loc))
         return None
-    if spec.method == "good_bad_ratio":
+    if slo.method == "good_bad_ratio":
         return _good_bad_ratio(ind, doc, loc, out.problems)
-    if spec.method == "distribution_cut":
+    if slo.method == "distribution_cut":
         return _distribution_cut(ind, doc, loc, out.problems)
-    if spec.method == "query_sli":
+    if slo.method == "query_sli":
         return _query_sli(ind, doc, loc, out)
     out.problems.append(
         doc.problem(
-            ("spec", "method"),
-            f"method {spec.method!r}: the prometheus backend has good_bad_ratio, "
+            slo.method_loc,
+            f"method {slo.method!r}: the prometheus backend has good_bad_ratio, "
             "distribution_cut and query_sli",
         )
     )
     return None
 
 
-def _policies(
-    docs: Sequence[YamlDocument], out: ReadResult
-) -> dict[str, tuple[Policy, Loc, YamlDocument]]:
-    """Every error budget policy of the configurations read, with where it is."""
-    found: dict[str, tuple[Policy, Loc, YamlDocument]] = {}
+@dataclass(frozen=True)
+class _Policy:
+    steps: list[Step]
+    doc: YamlDocument
+    loc: Loc  # of the steps
+
+
+def _policy_name(path: str) -> str:
+    """A v1 policy file's name as slo-generator's migration names it."""
+    stem = Path(path).stem
+    return "default" if stem == "error_budget_policy" else stem.removeprefix("error_budget_policy_")
+
+
+def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> dict[str, _Policy]:
+    """Every error budget policy of the configurations and v1 policy files read."""
+    found: dict[str, _Policy] = {}
+
+    def add(name: str, policy: _Policy) -> None:
+        if name in found:
+            out.problems.append(
+                policy.doc.problem(
+                    policy.loc, f"policy {name!r} is also defined in {found[name].doc.path}"
+                )
+            )
+            return
+        found[name] = policy
+        if any(step.alert for step in policy.steps):
+            out.warnings.append(
+                policy.doc.problem(
+                    policy.loc,
+                    "alerting steps are not carried over: sloctl pages and opens tickets "
+                    "on multi-window burn rates (docs/rules.md)",
+                )
+            )
+
     for doc in docs:
+        if _is_policy_v1(doc.data):
+            try:
+                steps = PolicyV1.validate_python(doc.data)
+            except ValidationError as err:
+                out.problems.extend(validation_problems(doc, err))
+                continue
+            add(_policy_name(doc.path), _Policy([s.step for s in steps], doc, ()))
+            continue
         if not _is_config(doc.data):
             continue
         try:
@@ -301,47 +492,34 @@ def _policies(
             out.problems.extend(validation_problems(doc, err))
             continue
         for name, policy in config.error_budget_policies.items():
-            loc: Loc = ("error_budget_policies", name)
-            if name in found:
-                out.problems.append(
-                    doc.problem(loc, f"policy {name!r} is also defined in {found[name][2].path}")
-                )
-                continue
-            found[name] = (policy, loc, doc)
-            if any(step.alert for step in policy.steps):
-                out.warnings.append(
-                    doc.problem(
-                        (*loc, "steps"),
-                        "alerting steps are not carried over: sloctl pages and opens tickets "
-                        "on multi-window burn rates (docs/rules.md)",
-                    )
-                )
+            add(name, _Policy(policy.steps, doc, ("error_budget_policies", name, "steps")))
     return found
 
 
 def _window(
-    spec: Spec,
-    doc: YamlDocument,
-    policies: dict[str, tuple[Policy, Loc, YamlDocument]],
-    out: ReadResult,
+    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy], out: ReadResult
 ) -> Window | None:
     if not policies:
         return Window(rolling=DEFAULT_WINDOW)
-    if spec.error_budget_policy not in policies:
+    name = slo.policy
+    if name is None:  # v1: the default policy, or the only one given
+        name = DEFAULT_POLICY if len(policies) > 1 else next(iter(policies))
+    if name not in policies:
         out.problems.append(
             doc.problem(
-                ("spec", "error_budget_policy"),
-                f"no error budget policy {spec.error_budget_policy!r} in the configuration "
+                slo.policy_loc,
+                f"no error budget policy {name!r} in the configuration "
                 f"read (it has {', '.join(sorted(policies))})",
             )
         )
         return None
-    policy, loc, where = policies[spec.error_budget_policy]
+    policy = policies[name]
     index, longest = max(enumerate(policy.steps), key=lambda pair: pair[1].window)
     if longest.window % _DAY:
+        field = "window" if policy.loc else "measurement_window_seconds"
         out.problems.append(
-            where.problem(
-                (*loc, "steps", index, "window"),
+            policy.doc.problem(
+                (*policy.loc, index, field),
                 f"{longest.window} s: sloctl's rolling window is a whole number of days "
                 "(the longest step sets it)",
             )
@@ -350,56 +528,51 @@ def _window(
     return Window(rolling=f"{longest.window // _DAY}d")
 
 
-def _read_doc(
-    doc: YamlDocument,
-    policies: dict[str, tuple[Policy, Loc, YamlDocument]],
-    out: ReadResult,
+def _read_slo(
+    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy], out: ReadResult
 ) -> None:
-    try:
-        parsed = ServiceLevelObjective.model_validate(doc.data)
-    except ValidationError as err:
-        out.problems.extend(validation_problems(doc, err))
-        return
-    meta, spec = parsed.metadata, parsed.spec
     problems = out.problems
-    if spec.backend.split("/", 1)[0] != "prometheus":
+    if slo.backend.split("/", 1)[0] != "prometheus":
         problems.append(
             doc.problem(
-                ("spec", "backend"),
-                f"backend {spec.backend!r}: sloctl compiles SLOs on the prometheus backend only",
+                slo.backend_loc,
+                f"backend {slo.backend!r}: sloctl compiles SLOs on the prometheus backend only",
             )
         )
         return
-    labels = dict(meta.labels)
-    label_loc: Loc = ("metadata", "labels")
+    labels = dict(slo.labels)
     service = labels.pop("service_name", None)
     slo_name = labels.pop("slo_name", None)
     feature = labels.pop("feature_name", None)
     if not service or not slo_name:
         missing = "service_name" if not service else "slo_name"
         problems.append(
-            doc.problem(label_loc, f"{missing} is required: it names the SLO's service and SLO")
-        )
-        return
-    name = f"{feature}-{slo_name}" if feature else slo_name
-    if not 0 < spec.goal < 1:
-        problems.append(
             doc.problem(
-                ("spec", "goal"),
-                f"{spec.goal:g}: goal is a fraction above 0 and below 1, e.g. 0.999",
+                slo.other_labels_loc or (missing,),
+                f"{missing} is required: it names the SLO's service and SLO",
             )
         )
         return
-    sli = _sli(spec, doc, out)
-    window = _window(spec, doc, policies, out)
+    team = labels.pop("team", None)  # the SLO's team, as Pyrra's pyrra.dev/team
+    name = f"{feature}-{slo_name}" if feature else slo_name
+    if not 0 < slo.goal < 1:
+        problems.append(
+            doc.problem(
+                slo.goal_loc, f"{slo.goal:g}: goal is a fraction above 0 and below 1, e.g. 0.999"
+            )
+        )
+        return
+    sli = _sli(slo, doc, out)
+    window = _window(slo, doc, policies, out)
     if sli is None or window is None:
         return
-    slo = attempt(
+    built = attempt(
         lambda: SLO(
             service=service,
             name=name,
-            description=spec.description,
-            objective=percent(spec.goal),
+            description=slo.description,
+            team=team,
+            objective=percent(slo.goal),
             window=window,
             sli=sli,
             labels=labels,
@@ -409,27 +582,30 @@ def _read_doc(
         (),
         problems,
         rename={
-            "service": (*label_loc, "service_name"),
-            "name": (*label_loc, "slo_name"),
-            "objective": ("spec", "goal"),
-            "labels": label_loc,
+            "service": slo.label_loc("service_name"),
+            "name": slo.label_loc("slo_name"),
+            "objective": slo.goal_loc,
+            "labels": slo.other_labels_loc,
         },
     )
-    if slo is not None:
+    if built is not None:
         fields: tuple[tuple[Loc, Loc], ...] = (
-            (("objective",), ("spec", "goal")),
-            (("alerting",), ("spec", "goal")),
+            (("objective",), slo.goal_loc),
+            (("alerting",), slo.goal_loc),
         )
-        out.slos.append((slo, Origin(doc, (), fields)))
+        out.slos.append((built, Origin(doc, (), fields)))
 
 
 def read(docs: Sequence[YamlDocument]) -> ReadResult:
-    """Read slo-generator SLOs, with the window from the configurations among ``docs``."""
+    """Read slo-generator SLOs, with the windows from the policies among ``docs``."""
     out = ReadResult()
     policies = _policies(docs, out)
     for doc in docs:
-        if not _is_config(doc.data):
-            _read_doc(doc, policies, out)
+        if _is_config(doc.data) or _is_policy_v1(doc.data):
+            continue
+        parsed = _parse_v2(doc, out) if _is_v2(doc.data) else _parse_v1(doc, out)
+        if parsed is not None:
+            _read_slo(parsed, doc, policies, out)
     return out
 
 

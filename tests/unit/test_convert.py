@@ -18,6 +18,7 @@ INPUTS = [
     FORMATS / "sloth" / "crd.yaml",
     FORMATS / "pyrra",
     FORMATS / "slogen",
+    FORMATS / "slogen-v1",
     FORMATS / "openslo",
     FORMATS / "mixed",
     FIXTURES / "specs",

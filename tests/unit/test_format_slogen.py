@@ -198,3 +198,79 @@ def test_a_policy_the_configuration_lacks_is_named(tmp_path: Path):
         f"{tmp_path / 'slo.yaml'}:15: spec.error_budget_policy: no error budget policy "
         "'nightly' in the configuration read (it has default, weekly)"
     ]
+
+
+# ---------------------------------------------------------------- v1 configurations
+
+V1 = SLOGEN.parent / "slogen-v1"
+
+
+def test_v1_configuration_with_its_policy_file():
+    specs = load_specs([V1])
+    (slo,) = specs.slos
+    assert slo.id == "search-query-latency"
+    assert slo.description == "95% of searches answer in under half a second"
+    assert slo.objective == 95.0
+    assert slo.team == "discovery"  # the team label is the SLO's team
+    assert slo.labels == {"env": "prod"}  # other keys are labels, as slo-generator migrates them
+    assert str(slo.window) == "14d"  # the policy file's longest step
+    assert slo.sli.latency is not None
+    assert slo.sli.latency.metric == 'search_duration_seconds{job="search"}'
+    assert slo.sli.latency.threshold == 0.5
+    assert [str(w) for w in specs.warnings] == [
+        f"{V1 / 'error_budget_policy.yaml'}:2: alerting steps are not carried over: sloctl "
+        "pages and opens tickets on multi-window burn rates (docs/rules.md)"
+    ]
+
+
+def test_v1_and_v2_in_one_run_use_the_default_policy(tmp_path: Path):
+    """With the v2 configuration's policies present, a v1 SLO takes `default`."""
+    v1 = (V1 / "slo_search_latency.yaml").read_text()
+    write(tmp_path / "v1.yaml", v1)
+    write(tmp_path / "config.yaml", (SLOGEN / "config.yaml").read_text())
+    (slo,) = load_specs([tmp_path]).slos
+    assert str(slo.window) == "30d"
+
+
+V1_BAD = {
+    "class": (
+        ("class: Prometheus", "class: Stackdriver"),
+        "10: backend.class: backend 'stackdriver': sloctl compiles SLOs on the prometheus "
+        "backend only",
+    ),
+    "target": (
+        ("slo_target: 0.95", "slo_target: 95"),
+        "6: slo_target: 95: goal is a fraction above 0 and below 1, e.g. 0.999",
+    ),
+    "measurement": (
+        ("threshold_bucket: 0.5", "threshold: 0.5"),
+        "15: backend.measurement.threshold: unknown field",
+    ),
+    "label": (("env: prod", "env: [prod]"), "8: env: not a label value: a string or number"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(V1_BAD))
+def test_v1_bad_input_points_at_the_v1_field(cli, tmp_path: Path, case: str):
+    (old, new), expected = V1_BAD[case]
+    text = (V1 / "slo_search_latency.yaml").read_text()
+    assert old in text
+    path = write(tmp_path / "slo.yaml", text.replace(old, new))
+    result = cli("validate", str(path))
+    assert result.code == 1
+    assert result.err.splitlines() == [f"Error: {path}:{expected}"]
+
+
+def test_v1_policy_step_of_hours_is_named_by_its_v1_field(tmp_path: Path):
+    write(tmp_path / "slo.yaml", (V1 / "slo_search_latency.yaml").read_text())
+    write(
+        tmp_path / "error_budget_policy_search.yaml",
+        "- {error_budget_policy_step_name: 1 day, measurement_window_seconds: 86400}\n"
+        "- {error_budget_policy_step_name: odd, measurement_window_seconds: 100000}\n",
+    )
+    with pytest.raises(SpecError) as err:
+        load_specs([tmp_path])
+    assert [str(p) for p in err.value.problems] == [
+        f"{tmp_path / 'error_budget_policy_search.yaml'}:2: [1].measurement_window_seconds: "
+        "100000 s: sloctl's rolling window is a whole number of days (the longest step sets it)"
+    ]
