@@ -33,9 +33,11 @@ v1 configurations (no ``apiVersion``: ``service_name``, ``slo_target``,
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from sloctl.errors import SpecProblem
 from sloctl.promql import parse_selector
-from sloctl.spec.conventions import ObjectMeta, attempt, percent
+from sloctl.spec.conventions import ObjectMeta, attempt, keep_severity, percent
 from sloctl.spec.errors import validation_problems
 from sloctl.spec.models import (
     SLI,
@@ -54,6 +56,7 @@ from sloctl.spec.models import (
     RatioSLI,
     RawSLI,
     Window,
+    check_name,
 )
 from sloctl.spec.reader import Origin, Reader, ReadResult
 from sloctl.spec.yamlsrc import Loc, YamlDocument
@@ -70,6 +73,11 @@ _DAY = 86400
 _RANGE = re.compile(r"\[window")
 _TRAILING_RANGE = re.compile(r"\[window[^\]]*\]$")
 _OPERATOR = re.compile(r"^[a-z_]+$")
+#: The functions that take slo-generator's range: the first operator must be one.
+RANGE_FUNCTIONS = frozenset(
+    {"rate", "irate", "increase", "delta", "idelta", "changes", "resets"}
+    | {f"{agg}_over_time" for agg in ("avg", "sum", "count", "min", "max", "last")}
+)
 
 
 class _SloGen(BaseModel):
@@ -84,17 +92,17 @@ class Indicator(_SloGen):
     filter_valid: str | None = None
     operators: list[str] | None = None
     expression: str | None = None
-    threshold_bucket: float | str | None = None
+    threshold_bucket: Any = None
 
 
 class Spec(_SloGen):
     description: str = ""
     backend: str
     method: str
-    exporters: list[str] = Field(default_factory=list)
+    exporters: Any = None  # slo-generator's own delivery: sloctl's rules and server replace it
     service_level_indicator: dict[str, Any]
     goal: float
-    error_budget_policy: str = DEFAULT_POLICY
+    error_budget_policy: str | None = None  # None: slo-generator's `default`
 
     @field_validator("description", mode="before")
     @classmethod
@@ -111,15 +119,15 @@ class ServiceLevelObjective(_SloGen):
     spec: Spec
 
 
-class Step(BaseModel):
+class Step(_SloGen):
     """One step of an error budget policy: a window (seconds) and its burn-rate threshold."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str = ""
     window: int = Field(gt=0)
     burn_rate_threshold: float | None = None
     alert: bool = False
+    message_alert: str = ""
+    message_ok: str = ""
 
 
 class Policy(BaseModel):
@@ -136,15 +144,15 @@ class SharedConfig(BaseModel):
     error_budget_policies: dict[str, Policy] = Field(default_factory=dict)
 
 
-class StepV1(BaseModel):
+class StepV1(_SloGen):
     """A step of a v1 error budget policy file (a YAML list of them)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     error_budget_policy_step_name: str = ""
     measurement_window_seconds: int = Field(gt=0)
     alerting_burn_rate_threshold: float | None = None
     urgent_notification: bool = False
+    overburned_consequence_message: str = ""
+    achieved_consequence_message: str = ""
 
     @property
     def step(self) -> Step:
@@ -196,12 +204,19 @@ def _is_v2(data: Any) -> bool:
     return isinstance(data, dict) and data.get("apiVersion") == API_VERSION
 
 
+#: Keys only slo-generator's v1 SLO configurations have at the top.
+_V1_KEYS = frozenset({"service_name", "slo_name", "slo_target", "slo_description"})
+#: Keys only v1 error budget policy steps have.
+_V1_STEP_KEYS = frozenset({"error_budget_policy_step_name", "measurement_window_seconds"})
+
+
 def _is_v1(data: Any) -> bool:
+    """A v1 SLO: no ``apiVersion`` nor ``kind``, and two of its own keys (one may be misspelt)."""
     return (
         isinstance(data, dict)
         and "apiVersion" not in data
-        and "slo_target" in data
-        and "backend" in data
+        and "kind" not in data
+        and len(_V1_KEYS & set(data)) >= 2
     )
 
 
@@ -209,7 +224,8 @@ def _is_policy_v1(data: Any) -> bool:
     return (
         isinstance(data, list)
         and bool(data)
-        and all(isinstance(step, dict) and "measurement_window_seconds" in step for step in data)
+        and all(isinstance(step, dict) for step in data)
+        and any(_V1_STEP_KEYS & set(step) for step in data)
     )
 
 
@@ -240,25 +256,80 @@ def _plain_selector(text: str) -> str | None:
         return None
 
 
+def _operators_ok(
+    operators: Sequence[str], doc: YamlDocument, loc: Loc, problems: list[SpecProblem]
+) -> bool:
+    """Operators that make an instant vector of the filter's range: a range function first."""
+    for i, operator in enumerate(operators):
+        if not _OPERATOR.match(operator):
+            problems.append(doc.problem((*loc, i), f"{operator!r} is not a PromQL function name"))
+            return False
+        if (i == 0) != (operator in RANGE_FUNCTIONS):
+            where = "first" if i == 0 else "after the first"
+            problems.append(
+                doc.problem(
+                    (*loc, i),
+                    f"{operator!r} {where}: the first operator takes the window's range "
+                    f"(rate, increase, ...), the others aggregate its result (sum, ...)",
+                )
+            )
+            return False
+    if not operators:
+        problems.append(
+            doc.problem(
+                loc, "needs at least a function of the window's range, e.g. [increase, sum]"
+            )
+        )
+        return False
+    return True
+
+
 def _good_bad_ratio(
-    ind: Indicator, doc: YamlDocument, loc: Loc, problems: list[SpecProblem]
+    ind: Indicator,
+    doc: YamlDocument,
+    loc: Loc,
+    problems: list[SpecProblem],
+    warnings: list[SpecProblem],
 ) -> SLI | None:
     if ind.filter_good is None:
         problems.append(doc.problem((*loc, "filter_good"), "good_bad_ratio needs filter_good"))
         return None
-    if (ind.filter_bad is None) == (ind.filter_valid is None):
+    if ind.filter_bad is None and ind.filter_valid is None:
         problems.append(doc.problem(loc, "good_bad_ratio needs one of filter_bad and filter_valid"))
         return None
+    if ind.filter_bad is not None and ind.filter_valid is not None:
+        warnings.append(
+            doc.problem(
+                (*loc, "filter_valid"),
+                "ignored: with filter_bad set, valid events are good + bad (as in slo-generator)",
+            )
+        )
     operators = tuple(ind.operators) if ind.operators is not None else DEFAULT_OPERATORS
-    for i, operator in enumerate(operators):
-        if not _OPERATOR.match(operator):
+    if not _operators_ok(operators, doc, (*loc, "operators"), problems):
+        return None
+    other = (
+        ("filter_bad", ind.filter_bad)
+        if ind.filter_bad is not None
+        else ("filter_valid", ind.filter_valid)
+    )
+    for field, text in [("filter_good", ind.filter_good), other]:
+        if text is not None and not _RANGE.search(text) and _plain_selector(text) is None:
             problems.append(
-                doc.problem((*loc, "operators", i), f"{operator!r} is not a PromQL function name")
+                doc.problem(
+                    (*loc, field),
+                    f"{' '.join(text.split())!r} is not a series selector; an expression "
+                    "needs [window] where the range goes",
+                )
             )
             return None
     good = _plain_selector(ind.filter_good)
     valid = _plain_selector(ind.filter_valid) if ind.filter_valid is not None else None
-    if operators == DEFAULT_OPERATORS and good is not None and valid is not None:
+    if (
+        operators == DEFAULT_OPERATORS
+        and ind.filter_bad is None
+        and good is not None
+        and valid is not None
+    ):
         return attempt(lambda: SLI(ratio=RatioSLI(good=good, total=valid)), doc, loc, problems)
 
     def query(text: str) -> str:
@@ -273,6 +344,17 @@ def _good_bad_ratio(
         assert ind.filter_valid is not None
         events = {"good_query": query(ind.filter_good), "total_query": query(ind.filter_valid)}
     return attempt(lambda: SLI(events=EventsSLI(**events)), doc, loc, problems)
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite number of seconds above zero (``0.25`` or ``"0.25"``), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def _distribution_cut(
@@ -295,13 +377,12 @@ def _distribution_cut(
         )
         return None
     histogram = selector.with_name(selector.name.removesuffix("_bucket")).render()
-    try:
-        threshold = float(ind.threshold_bucket)
-    except ValueError:
+    threshold = _seconds(ind.threshold_bucket)
+    if threshold is None:
         problems.append(
             doc.problem(
                 (*loc, "threshold_bucket"),
-                f"{ind.threshold_bucket!r} is not a bucket boundary in seconds",
+                f"{ind.threshold_bucket!r} is not a bucket boundary: seconds above zero",
             )
         )
         return None
@@ -354,8 +435,9 @@ class _Parsed:
     method_loc: Loc
     indicator: dict[str, Any]
     indicator_loc: Loc
-    policy: str | None  # None: v1, which names no policy
+    policy: str | None  # None: none named (v1 never names one)
     policy_loc: Loc
+    v1: bool = False
 
 
 def _parse_v2(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
@@ -393,10 +475,14 @@ def _parse_v1(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
     if parsed.feature_name:
         labels["feature_name"] = parsed.feature_name
     for key, value in (parsed.model_extra or {}).items():
-        if isinstance(value, (dict, list)):  # as slo-generator's migration: other keys are labels
+        # as slo-generator's migration: other keys are labels, written as YAML writes them
+        if isinstance(value, bool):
+            labels[key] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            labels[key] = str(value)
+        else:
             out.problems.append(doc.problem((key,), "not a label value: a string or number"))
             return None
-        labels[key] = str(value)
     backend = parsed.backend
     return _Parsed(
         labels=labels,
@@ -413,7 +499,8 @@ def _parse_v1(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
         indicator=backend.measurement,
         indicator_loc=("backend", "measurement"),
         policy=None,
-        policy_loc=(),
+        policy_loc=("slo_name",),
+        v1=True,
     )
 
 
@@ -425,7 +512,7 @@ def _sli(slo: _Parsed, doc: YamlDocument, out: ReadResult) -> SLI | None:
         out.problems.extend(validation_problems(doc, err, loc))
         return None
     if slo.method == "good_bad_ratio":
-        return _good_bad_ratio(ind, doc, loc, out.problems)
+        return _good_bad_ratio(ind, doc, loc, out.problems, out.warnings)
     if slo.method == "distribution_cut":
         return _distribution_cut(ind, doc, loc, out.problems)
     if slo.method == "query_sli":
@@ -449,15 +536,25 @@ class _Policy:
 
 def _policy_name(path: str) -> str:
     """A v1 policy file's name as slo-generator's migration names it."""
-    stem = Path(path).stem
-    return "default" if stem == "error_budget_policy" else stem.removeprefix("error_budget_policy_")
+    name = Path(path).name
+    if name == "error_budget_policy.yaml":
+        return DEFAULT_POLICY
+    return Path(path).stem.removeprefix("error_budget_policy_")
 
 
-def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> dict[str, _Policy]:
-    """Every error budget policy of the configurations and v1 policy files read."""
-    found: dict[str, _Policy] = {}
+Policies = dict[Path, dict[str, _Policy]]
+
+
+def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> Policies:
+    """The error budget policies of the configurations and v1 policy files read, by directory.
+
+    Each directory is one slo-generator setup (SLOs beside their ``config.yaml``),
+    so a name may be defined once per directory.
+    """
+    by_dir: Policies = {}
 
     def add(name: str, policy: _Policy) -> None:
+        found = by_dir.setdefault(Path(policy.doc.path).resolve().parent, {})
         if name in found:
             out.problems.append(
                 policy.doc.problem(
@@ -466,10 +563,12 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> dict[str, _Polic
             )
             return
         found[name] = policy
-        if any(step.alert for step in policy.steps):
+        alerting = [i for i, step in enumerate(policy.steps) if step.alert]
+        if alerting:
+            field = "alert" if policy.loc else "urgent_notification"
             out.warnings.append(
                 policy.doc.problem(
-                    policy.loc,
+                    (*policy.loc, alerting[0], field),
                     "alerting steps are not carried over: sloctl pages and opens tickets "
                     "on multi-window burn rates (docs/rules.md)",
                 )
@@ -493,27 +592,61 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> dict[str, _Polic
             continue
         for name, policy in config.error_budget_policies.items():
             add(name, _Policy(policy.steps, doc, ("error_budget_policies", name, "steps")))
-    return found
+    return by_dir
+
+
+def _in_scope(doc: YamlDocument, by_dir: Policies) -> dict[str, _Policy | None]:
+    """The policies an SLO sees: its own directory's, else the nearest parent's, else all.
+
+    A name defined in several unrelated directories maps to None in "all":
+    which one was meant cannot be told.
+    """
+    here = Path(doc.path).resolve().parent
+    for directory in (here, *here.parents):
+        if directory in by_dir:
+            return dict(by_dir[directory])
+    seen: dict[str, _Policy | None] = {}
+    for policies in by_dir.values():
+        for name, policy in policies.items():
+            seen[name] = None if name in seen else policy
+    return seen
 
 
 def _window(
-    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy], out: ReadResult
+    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy | None], out: ReadResult
 ) -> Window | None:
     if not policies:
+        if slo.policy is not None:
+            out.warnings.append(
+                doc.problem(
+                    slo.policy_loc,
+                    f"no configuration with policy {slo.policy!r} among the files read: "
+                    f"the window is {DEFAULT_WINDOW} (give slo-generator's config.yaml too)",
+                )
+            )
         return Window(rolling=DEFAULT_WINDOW)
-    name = slo.policy
-    if name is None:  # v1: the default policy, or the only one given
-        name = DEFAULT_POLICY if len(policies) > 1 else next(iter(policies))
+    name = slo.policy or DEFAULT_POLICY
+    if slo.v1 and len(policies) == 1:  # a v1 run gives its SLOs one policy file
+        name = next(iter(policies))
     if name not in policies:
+        have = ", ".join(sorted(policies))
+        message = (
+            f"a v1 SLO uses policy 'default' (error_budget_policy.yaml); the files read have {have}"
+            if slo.v1
+            else f"no error budget policy {name!r} in the files read (they have {have})"
+        )
+        out.problems.append(doc.problem(slo.policy_loc, message))
+        return None
+    policy = policies[name]
+    if policy is None:
         out.problems.append(
             doc.problem(
                 slo.policy_loc,
-                f"no error budget policy {name!r} in the configuration "
-                f"read (it has {', '.join(sorted(policies))})",
+                f"policy {name!r} is defined in several directories read: put the "
+                "configuration beside the SLOs (or in a parent directory of them)",
             )
         )
         return None
-    policy = policies[name]
     index, longest = max(enumerate(policy.steps), key=lambda pair: pair[1].window)
     if longest.window % _DAY:
         field = "window" if policy.loc else "measurement_window_seconds"
@@ -529,7 +662,7 @@ def _window(
 
 
 def _read_slo(
-    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy], out: ReadResult
+    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy | None], out: ReadResult
 ) -> None:
     problems = out.problems
     if slo.backend.split("/", 1)[0] != "prometheus":
@@ -554,6 +687,11 @@ def _read_slo(
         )
         return
     team = labels.pop("team", None)  # the SLO's team, as Pyrra's pyrra.dev/team
+    parts = [("feature_name", feature)] if feature else []
+    for label, part in [("service_name", service), *parts, ("slo_name", slo_name)]:
+        if attempt(partial(check_name, part), doc, slo.label_loc(label), problems) is None:
+            return
+    labels = keep_severity(labels, doc, slo.other_labels_loc, out.warnings, "slo-generator")
     name = f"{feature}-{slo_name}" if feature else slo_name
     if not 0 < slo.goal < 1:
         problems.append(
@@ -599,13 +737,13 @@ def _read_slo(
 def read(docs: Sequence[YamlDocument]) -> ReadResult:
     """Read slo-generator SLOs, with the windows from the policies among ``docs``."""
     out = ReadResult()
-    policies = _policies(docs, out)
+    by_dir = _policies(docs, out)
     for doc in docs:
         if _is_config(doc.data) or _is_policy_v1(doc.data):
             continue
         parsed = _parse_v2(doc, out) if _is_v2(doc.data) else _parse_v1(doc, out)
         if parsed is not None:
-            _read_slo(parsed, doc, policies, out)
+            _read_slo(parsed, doc, _in_scope(doc, by_dir), out)
     return out
 
 

@@ -40,10 +40,11 @@ def test_sloctl_test_proves_every_fixture(cli):
     assert result.code == 0, [r for r in data["results"] if not r["passed"]]
     assert data["failed"] == 0
     slos = {r["slo"] for r in data["results"]}
-    assert len(slos) == 21
+    assert len(slos) == 27
     inputs = {r["slo"]: r["input"] for r in data["results"]}
     own = "drives the spec's own queries"
-    # Sloth, Pyrra and OpenSLO SLIs drive generated series through their own queries ...
+    # Sloth, Pyrra, OpenSLO and slo-generator SLIs drive generated series through their
+    # own queries ...
     for slo in (
         "storefront-http-availability",  # Sloth, {{.window}} events
         "search-query-success",  # Sloth CRD
@@ -54,10 +55,14 @@ def test_sloctl_test_proves_every_fixture(cli):
         "checkout-checkout-errors",  # OpenSLO counter selectors
         "gateway-availability",  # the native document of the mixed file
         "gateway-route-latency",  # the OpenSLO document of the mixed file
+        "checkout-api-availability",  # slo-generator good_bad_ratio
+        "checkout-api-latency",  # slo-generator distribution_cut
+        "search-query-latency",  # slo-generator v1
     ):
         assert inputs[slo] == own, slo
     # ... and those whose queries cannot be driven are still tested on every rule after them
     assert inputs["catalog-cache-hits"].startswith("SLI queries replaced")
+    assert inputs["checkout-payments-success"].startswith("SLI queries replaced")  # good + bad
     assert inputs["orders-worker-queue-lag-lag-under-500"].startswith("SLI queries replaced")
     passed = {(r["slo"], r["scenario"]) for r in data["results"] if r["passed"]}
     assert ("storefront-http-availability", "full-outage-pages") in passed

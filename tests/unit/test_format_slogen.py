@@ -106,8 +106,8 @@ def test_query_sli_is_a_raw_error_ratio_with_a_warning(specs, slos):
         for w in warnings
     ), warnings
     assert any(
-        "config.yaml:11: error_budget_policies.default.steps: alerting steps are not carried over"
-        in w
+        "config.yaml:15: error_budget_policies.default.steps[0].alert: alerting steps are not "
+        "carried over" in w
         for w in warnings
     ), warnings
     assert not any("weekly" in w for w in warnings)  # no alerting step there
@@ -173,6 +173,42 @@ BAD = {
         slo_text(indicator=RATIO.replace("filter_valid", "filter_vallid")),
         "13: spec.service_level_indicator.filter_vallid: unknown field",
     ),
+    "expression-filter": (
+        slo_text(indicator='    filter_good: a{x="1"} + a{x="2"}\n    filter_valid: a'),
+        '12: spec.service_level_indicator.filter_good: \'a{x="1"} + a{x="2"}\' is not a series '
+        "selector; an expression needs [window] where the range goes",
+    ),
+    "no-operators": (
+        slo_text(indicator=RATIO + "\n    operators: []"),
+        "14: spec.service_level_indicator.operators: needs at least a function of the window's "
+        "range, e.g. [increase, sum]",
+    ),
+    "operators-reversed": (
+        slo_text(indicator=RATIO + "\n    operators: [sum, increase]"),
+        "14: spec.service_level_indicator.operators[0]: 'sum' first: the first operator takes "
+        "the window's range (rate, increase, ...), the others aggregate its result (sum, ...)",
+    ),
+    "infinite-bucket": (
+        slo_text(
+            method="distribution_cut",
+            indicator="    expression: latency_seconds_bucket\n    threshold_bucket: +Inf",
+        ),
+        "13: spec.service_level_indicator.threshold_bucket: '+Inf' is not a bucket boundary: "
+        "seconds above zero",
+    ),
+    "bool-bucket": (
+        slo_text(
+            method="distribution_cut",
+            indicator="    expression: latency_seconds_bucket\n    threshold_bucket: true",
+        ),
+        "13: spec.service_level_indicator.threshold_bucket: True is not a bucket boundary: "
+        "seconds above zero",
+    ),
+    "feature-name": (
+        slo_text().replace("    slo_name:", "    feature_name: My_Feature\n    slo_name:"),
+        "7: metadata.labels.feature_name: 'My_Feature' must be lowercase letters, digits and "
+        "'-', start and end with a letter or digit, at most 63 characters",
+    ),
     "no-service": (
         slo_text().replace("    service_name: shop\n", ""),
         "5: metadata.labels: service_name is required: it names the SLO's service and SLO",
@@ -196,7 +232,7 @@ def test_a_policy_the_configuration_lacks_is_named(tmp_path: Path):
         load_specs([tmp_path])
     assert [str(p) for p in err.value.problems] == [
         f"{tmp_path / 'slo.yaml'}:15: spec.error_budget_policy: no error budget policy "
-        "'nightly' in the configuration read (it has default, weekly)"
+        "'nightly' in the files read (they have default, weekly)"
     ]
 
 
@@ -218,7 +254,8 @@ def test_v1_configuration_with_its_policy_file():
     assert slo.sli.latency.metric == 'search_duration_seconds{job="search"}'
     assert slo.sli.latency.threshold == 0.5
     assert [str(w) for w in specs.warnings] == [
-        f"{V1 / 'error_budget_policy.yaml'}:2: alerting steps are not carried over: sloctl "
+        f"{V1 / 'error_budget_policy.yaml'}:5: [0].urgent_notification: alerting steps are not "
+        "carried over: sloctl "
         "pages and opens tickets on multi-window burn rates (docs/rules.md)"
     ]
 
@@ -273,4 +310,112 @@ def test_v1_policy_step_of_hours_is_named_by_its_v1_field(tmp_path: Path):
     assert [str(p) for p in err.value.problems] == [
         f"{tmp_path / 'error_budget_policy_search.yaml'}:2: [1].measurement_window_seconds: "
         "100000 s: sloctl's rolling window is a whole number of days (the longest step sets it)"
+    ]
+
+
+def test_string_threshold_both_filters_and_severity(tmp_path: Path):
+    """What slo-generator accepts is read the same way, with warnings where sloctl changes it."""
+    write(
+        tmp_path / "latency.yaml",
+        slo_text(
+            method="distribution_cut",
+            indicator='    expression: latency_seconds_bucket{job="a"}[window]\n'
+            '    threshold_bucket: "0.25"',
+        ).replace("availability", "latency"),
+    )
+    both = RATIO + '\n    filter_bad: http_requests_total{code=~"5.."}'
+    write(
+        tmp_path / "both.yaml",
+        slo_text(indicator=both).replace("    slo_name:", "    severity: critical\n    slo_name:"),
+    )
+    specs = load_specs([tmp_path])
+    slos = {s.id: s for s in specs.slos}
+    assert slos["shop-latency"].sli.latency.threshold == 0.25
+    availability = slos["shop-availability"]
+    assert availability.labels == {"original_severity": "critical"}
+    assert availability.sli.events.error_query == (
+        'sum(increase(http_requests_total{code=~"5.."}[{{window}}]))'
+    )  # filter_bad wins, as in slo-generator
+    warnings = [str(w).split(": ", 1)[1] for w in specs.warnings]
+    assert warnings == [
+        "metadata.labels.severity: slo-generator label severity='critical' is kept as "
+        "original_severity='critical' (sloctl's severity label is always page or ticket)",
+        "spec.service_level_indicator.filter_valid: ignored: with filter_bad set, valid events "
+        "are good + bad (as in slo-generator)",
+    ]
+
+
+def test_a_named_policy_without_its_configuration_warns(tmp_path: Path):
+    path = write(tmp_path / "slo.yaml", slo_text() + "  error_budget_policy: weekly\n")
+    specs = load_specs([path])
+    assert str(specs.slos[0].window) == "28d"
+    assert [str(w) for w in specs.warnings] == [
+        f"{path}:15: spec.error_budget_policy: no configuration with policy 'weekly' among "
+        "the files read: the window is 28d (give slo-generator's config.yaml too)"
+    ]
+
+
+def test_v1_policies_are_named_as_slo_generator_migrates_them(tmp_path: Path):
+    write(tmp_path / "slo.yaml", (V1 / "slo_search_latency.yaml").read_text())
+    write(tmp_path / "error_budget_policy.yaml", "- {measurement_window_seconds: 604800}\n")
+    write(tmp_path / "error_budget_policy_slow.yaml", "- {measurement_window_seconds: 2592000}\n")
+    (slo,) = load_specs([tmp_path]).slos
+    assert str(slo.window) == "7d"  # `default`, not `slow`
+    (tmp_path / "error_budget_policy.yaml").unlink()
+    write(tmp_path / "error_budget_policy_fast.yaml", "- {measurement_window_seconds: 86400}\n")
+    with pytest.raises(SpecError) as err:
+        load_specs([tmp_path])
+    assert [str(p) for p in err.value.problems] == [
+        f"{tmp_path / 'slo.yaml'}:4: slo_name: a v1 SLO uses policy 'default' "
+        "(error_budget_policy.yaml); the files read have fast, slow"
+    ]
+
+
+def test_a_policy_defined_twice_is_an_error(tmp_path: Path):
+    write(tmp_path / "slo.yaml", slo_text())
+    config = (SLOGEN / "config.yaml").read_text()
+    write(tmp_path / "a.yaml", config)
+    write(tmp_path / "b.yaml", config)
+    with pytest.raises(SpecError) as err:
+        load_specs([tmp_path])
+    assert [str(p) for p in err.value.problems] == [
+        f"{tmp_path / 'b.yaml'}:11: error_budget_policies.default.steps: policy 'default' is "
+        f"also defined in {tmp_path / 'a.yaml'}",
+        f"{tmp_path / 'b.yaml'}:31: error_budget_policies.weekly.steps: policy 'weekly' is "
+        f"also defined in {tmp_path / 'a.yaml'}",
+    ]
+
+
+def test_misspelt_v1_keys_are_still_read_as_slo_generator(cli, tmp_path: Path):
+    text = (V1 / "slo_search_latency.yaml").read_text()
+    path = write(tmp_path / "slo.yaml", text.replace("slo_target:", "slo_taget:"))
+    result = cli("validate", str(path))
+    assert result.code == 1
+    assert result.err.splitlines() == [f"Error: {path}:2: slo_target: required field is missing"]
+    with_kind = write(tmp_path / "kind.yaml", "kind: ServiceLevelObjective\n" + text)
+    result = cli("validate", str(with_kind))
+    assert result.code == 1
+    assert "is not a spec format sloctl reads" in result.err
+
+
+def test_each_directory_is_one_setup(tmp_path: Path):
+    """SLOs take the policies beside them, or in the nearest parent; names repeat per setup."""
+    config = (SLOGEN / "config.yaml").read_text()
+    write(tmp_path / "config.yaml", config)  # default: 30 days
+    write(tmp_path / "team-a" / "slo.yaml", slo_text())
+    write(tmp_path / "team-b" / "slo.yaml", slo_text().replace("shop", "games"))
+    write(
+        tmp_path / "team-b" / "config.yaml",
+        "error_budget_policies:\n  default:\n    steps:\n      - {window: 604800}\n",
+    )
+    windows = {s.service: str(s.window) for s in load_specs([tmp_path]).slos}
+    assert windows == {"shop": "30d", "games": "7d"}
+    # From unrelated directories, a name defined twice is nobody's: the SLO says so.
+    elsewhere = write(tmp_path.parent / f"{tmp_path.name}-slos" / "slo.yaml", slo_text())
+    with pytest.raises(SpecError) as err:
+        load_specs([elsewhere, tmp_path / "config.yaml", tmp_path / "team-b" / "config.yaml"])
+    assert [str(p) for p in err.value.problems] == [
+        f"{elsewhere}:8: spec.error_budget_policy: policy 'default' is defined in several "
+        "directories read: put "
+        "the configuration beside the SLOs (or in a parent directory of them)"
     ]
