@@ -130,8 +130,8 @@ class Step(_SloGen):
     message_ok: str = ""
 
 
-class Policy(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+class Policy(_SloGen):
+    """An error budget policy of the shared configuration: its steps."""
 
     steps: list[Step] = Field(min_length=1)
 

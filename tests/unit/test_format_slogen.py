@@ -371,6 +371,22 @@ def test_v1_policies_are_named_as_slo_generator_migrates_them(tmp_path: Path):
     ]
 
 
+def test_a_typo_in_a_policy_is_an_error(tmp_path: Path):
+    write(tmp_path / "slo.yaml", slo_text())
+    config = (
+        (SLOGEN / "config.yaml")
+        .read_text()
+        .replace("  weekly:\n    steps:", "  weekly:\n    step:")
+    )
+    path = write(tmp_path / "config.yaml", config)
+    with pytest.raises(SpecError) as err:
+        load_specs([tmp_path])
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}:30: error_budget_policies.weekly.steps: required field is missing",
+        f"{path}:31: error_budget_policies.weekly.step: unknown field",
+    ]
+
+
 def test_a_policy_defined_twice_is_an_error(tmp_path: Path):
     write(tmp_path / "slo.yaml", slo_text())
     config = (SLOGEN / "config.yaml").read_text()
