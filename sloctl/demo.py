@@ -53,20 +53,20 @@ class DemoError(SloctlError):
 
 
 def sloctl_command(argv0: str | None = None, search_path: str | None = None) -> str:
-    """How to run sloctl again from the user's shell, for the hints the demo prints.
+    """How to run this sloctl again from the user's shell, for the hints the demo prints.
 
-    ``sloctl`` when it is on ``PATH``; otherwise the script that is running
-    (``.venv/bin/sloctl`` after ``make demo``, relative to the working
-    directory when it is below it), or ``python -m sloctl`` with this
-    interpreter when sloctl runs as a module.
+    ``sloctl`` when the one on ``PATH`` is the script that is running;
+    otherwise that script's absolute path (``make demo`` runs
+    ``.venv/bin/sloctl``, which is not on ``PATH``, and ``make -C DIR`` runs
+    it from another directory), or ``python -m sloctl`` with this interpreter
+    when sloctl runs as a module.
     """
-    if shutil.which("sloctl", path=search_path):
-        return "sloctl"
     script = Path(sys.argv[0] if argv0 is None else argv0)
     if script.name == "sloctl" and script.is_file():
-        with contextlib.suppress(ValueError):
-            script = script.absolute().relative_to(Path.cwd())
-        return shlex.quote(str(script) if "/" in str(script) else f"./{script}")
+        on_path = shutil.which("sloctl", path=search_path)
+        if on_path and Path(on_path).resolve() == script.resolve():
+            return "sloctl"
+        return shlex.quote(str(script.absolute()))
     return f"{shlex.quote(sys.executable)} -m sloctl"
 
 

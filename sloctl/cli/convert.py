@@ -32,7 +32,7 @@ def convert_command(
         bool, typer.Option("--force", help="Replace files that already exist in the directory.")
     ] = False,
 ) -> None:
-    """Convert OpenSLO, Sloth or Pyrra specs into native sloctl specs that compile the same."""
+    """Convert OpenSLO, Sloth, Pyrra or slo-generator specs into native specs that compile alike."""
     result = build(files)
     print_warnings(result.warnings)
     sources = {

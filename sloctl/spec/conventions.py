@@ -1,6 +1,6 @@
 """Conventions of the tools whose specs sloctl reads, translated into sloctl's.
 
-Shared by the Sloth, Pyrra and OpenSLO readers:
+Shared by the Sloth, Pyrra, OpenSLO and slo-generator readers:
 
 * Go-template window placeholders (``{{.window}}``) become ``{{window}}``.
 * A ``severity`` label the user set (Sloth's ``severity: pageteam``) is kept

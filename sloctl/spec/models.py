@@ -1,7 +1,7 @@
 """Typed SLO models: what every spec format is read into.
 
 :class:`SLO` is the one model the compilers, the server and the API share; the
-readers of the native format, OpenSLO, Sloth and Pyrra all produce it. Models
+readers of the native format, OpenSLO, Sloth, Pyrra and slo-generator all produce it. Models
 are frozen and forbid unknown fields; YAML keys are camelCase aliases of the
 snake_case attributes.
 """

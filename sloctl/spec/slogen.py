@@ -21,7 +21,9 @@ slo-generator has no compliance window in the SLO: its error budget policy's
 steps are the windows it reports on. The shared configuration (the document
 with ``error_budget_policies``, read when it is among the files) gives the
 window: the longest step of the SLO's policy (``spec.error_budget_policy``,
-else ``default``). Without it the window is 28 days, the longest step of
+else ``default``). Each directory is one setup: an SLO sees the policies of
+its own directory, else of the nearest parent directory that has some, else
+all that were read. Without any the window is 28 days, the longest step of
 slo-generator's sample policy. The steps' single-window burn-rate alerts are
 not carried over: sloctl alerts on its multi-window pairs (docs/formats.md).
 
@@ -76,7 +78,10 @@ _OPERATOR = re.compile(r"^[a-z_]+$")
 #: The functions that take slo-generator's range: the first operator must be one.
 RANGE_FUNCTIONS = frozenset(
     {"rate", "irate", "increase", "delta", "idelta", "changes", "resets"}
-    | {f"{agg}_over_time" for agg in ("avg", "sum", "count", "min", "max", "last")}
+    | {
+        f"{agg}_over_time"
+        for agg in ("avg", "sum", "count", "min", "max", "last", "present", "stddev", "stdvar")
+    }
 )
 
 
@@ -191,13 +196,13 @@ class SloConfigV1(BaseModel):
     exporters: Any = None
 
 
+def _bare_mapping(data: Any) -> bool:
+    """A mapping with neither ``apiVersion`` nor ``kind``: slo-generator's files before v2."""
+    return isinstance(data, dict) and "apiVersion" not in data and "kind" not in data
+
+
 def _is_config(data: Any) -> bool:
-    return (
-        isinstance(data, dict)
-        and "apiVersion" not in data
-        and "kind" not in data
-        and "error_budget_policies" in data
-    )
+    return _bare_mapping(data) and "error_budget_policies" in data
 
 
 def _is_v2(data: Any) -> bool:
@@ -212,12 +217,7 @@ _V1_STEP_KEYS = frozenset({"error_budget_policy_step_name", "measurement_window_
 
 def _is_v1(data: Any) -> bool:
     """A v1 SLO: no ``apiVersion`` nor ``kind``, and two of its own keys (one may be misspelt)."""
-    return (
-        isinstance(data, dict)
-        and "apiVersion" not in data
-        and "kind" not in data
-        and len(_V1_KEYS & set(data)) >= 2
-    )
+    return _bare_mapping(data) and len(_V1_KEYS & set(data)) >= 2
 
 
 def _is_policy_v1(data: Any) -> bool:
@@ -234,9 +234,14 @@ def claims(doc: YamlDocument) -> bool:
     return _is_v2(data) or _is_config(data) or _is_v1(data) or _is_policy_v1(data)
 
 
+def _squash(text: str) -> str:
+    """A YAML block of PromQL on one line, as the user would write it in a query."""
+    return " ".join(text.split())
+
+
 def _windowed(query: str) -> str:
     """slo-generator's ``[window`` placeholder as sloctl's, or the range appended as it does."""
-    query = " ".join(query.split())
+    query = _squash(query)
     if _RANGE.search(query):
         return _RANGE.sub("[" + WINDOW_PLACEHOLDER, query)
     return f"{query}[{WINDOW_PLACEHOLDER}]"
@@ -251,7 +256,7 @@ def _wrapped(query: str, operators: Sequence[str]) -> str:
 def _plain_selector(text: str) -> str | None:
     """The selector rendered as sloctl writes it, or None when ``text`` is more than one."""
     try:
-        return parse_selector(" ".join(text.split())).render()
+        return parse_selector(_squash(text)).render()
     except ValueError:
         return None
 
@@ -364,7 +369,7 @@ def _distribution_cut(
         missing = "expression" if ind.expression is None else "threshold_bucket"
         problems.append(doc.problem((*loc, missing), f"distribution_cut needs {missing}"))
         return None
-    text = _TRAILING_RANGE.sub("", " ".join(ind.expression.split())).strip()
+    text = _TRAILING_RANGE.sub("", _squash(ind.expression)).strip()
     bucket = _plain_selector(text)
     selector = parse_selector(bucket) if bucket is not None else None
     if selector is None or not selector.name.endswith("_bucket") or selector.label_matchers("le"):
@@ -399,7 +404,7 @@ def _query_sli(ind: Indicator, doc: YamlDocument, loc: Loc, out: ReadResult) -> 
     if ind.expression is None:
         out.problems.append(doc.problem((*loc, "expression"), "query_sli needs expression"))
         return None
-    expression = " ".join(ind.expression.split())
+    expression = _squash(ind.expression)
     if not _RANGE.search(expression):
         out.problems.append(
             doc.problem(
@@ -532,14 +537,16 @@ class _Policy:
     steps: list[Step]
     doc: YamlDocument
     loc: Loc  # of the steps
+    window_field: str = "window"  # v1: measurement_window_seconds
+    alert_field: str = "alert"  # v1: urgent_notification
 
 
 def _policy_name(path: str) -> str:
     """A v1 policy file's name as slo-generator's migration names it."""
-    name = Path(path).name
-    if name == "error_budget_policy.yaml":
+    stem = Path(path).stem
+    if stem == "error_budget_policy":
         return DEFAULT_POLICY
-    return Path(path).stem.removeprefix("error_budget_policy_")
+    return stem.removeprefix("error_budget_policy_")
 
 
 Policies = dict[Path, dict[str, _Policy]]
@@ -565,10 +572,9 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> Policies:
         found[name] = policy
         alerting = [i for i, step in enumerate(policy.steps) if step.alert]
         if alerting:
-            field = "alert" if policy.loc else "urgent_notification"
             out.warnings.append(
                 policy.doc.problem(
-                    (*policy.loc, alerting[0], field),
+                    (*policy.loc, alerting[0], policy.alert_field),
                     "alerting steps are not carried over: sloctl pages and opens tickets "
                     "on multi-window burn rates (docs/rules.md)",
                 )
@@ -581,7 +587,14 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> Policies:
             except ValidationError as err:
                 out.problems.extend(validation_problems(doc, err))
                 continue
-            add(_policy_name(doc.path), _Policy([s.step for s in steps], doc, ()))
+            v1 = _Policy(
+                [s.step for s in steps],
+                doc,
+                (),
+                window_field="measurement_window_seconds",
+                alert_field="urgent_notification",
+            )
+            add(_policy_name(doc.path), v1)
             continue
         if not _is_config(doc.data):
             continue
@@ -595,26 +608,36 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> Policies:
     return by_dir
 
 
-def _in_scope(doc: YamlDocument, by_dir: Policies) -> dict[str, _Policy | None]:
+@dataclass(frozen=True)
+class _Scope:
+    """The policies one SLO sees, and where they come from (for messages)."""
+
+    policies: dict[str, _Policy | None]  # None: defined in several directories
+    where: str
+
+
+def _in_scope(doc: YamlDocument, by_dir: Policies) -> _Scope:
     """The policies an SLO sees: its own directory's, else the nearest parent's, else all.
 
-    A name defined in several unrelated directories maps to None in "all":
-    which one was meant cannot be told.
+    With no directory of its own, the SLO sees every directory's policies; a
+    name that two directories define maps to None, since which one was
+    meant cannot be told.
     """
     here = Path(doc.path).resolve().parent
     for directory in (here, *here.parents):
         if directory in by_dir:
-            return dict(by_dir[directory])
+            files = sorted({p.doc.path for p in by_dir[directory].values()})
+            where = f"the policy files beside this SLO ({', '.join(files)})"
+            return _Scope(dict(by_dir[directory]), where)
     seen: dict[str, _Policy | None] = {}
     for policies in by_dir.values():
         for name, policy in policies.items():
             seen[name] = None if name in seen else policy
-    return seen
+    return _Scope(seen, "the files read")
 
 
-def _window(
-    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy | None], out: ReadResult
-) -> Window | None:
+def _window(slo: _Parsed, doc: YamlDocument, scope: _Scope, out: ReadResult) -> Window | None:
+    policies = scope.policies
     if not policies:
         if slo.policy is not None:
             out.warnings.append(
@@ -631,9 +654,10 @@ def _window(
     if name not in policies:
         have = ", ".join(sorted(policies))
         message = (
-            f"a v1 SLO uses policy 'default' (error_budget_policy.yaml); the files read have {have}"
+            f"a v1 SLO uses policy 'default' (error_budget_policy.yaml); {scope.where} "
+            f"define {have}"
             if slo.v1
-            else f"no error budget policy {name!r} in the files read (they have {have})"
+            else f"no error budget policy {name!r} in {scope.where}: they define {have}"
         )
         out.problems.append(doc.problem(slo.policy_loc, message))
         return None
@@ -649,10 +673,9 @@ def _window(
         return None
     index, longest = max(enumerate(policy.steps), key=lambda pair: pair[1].window)
     if longest.window % _DAY:
-        field = "window" if policy.loc else "measurement_window_seconds"
         out.problems.append(
             policy.doc.problem(
-                (*policy.loc, index, field),
+                (*policy.loc, index, policy.window_field),
                 f"{longest.window} s: sloctl's rolling window is a whole number of days "
                 "(the longest step sets it)",
             )
@@ -661,9 +684,7 @@ def _window(
     return Window(rolling=f"{longest.window // _DAY}d")
 
 
-def _read_slo(
-    slo: _Parsed, doc: YamlDocument, policies: dict[str, _Policy | None], out: ReadResult
-) -> None:
+def _read_slo(slo: _Parsed, doc: YamlDocument, scope: _Scope, out: ReadResult) -> None:
     problems = out.problems
     if slo.backend.split("/", 1)[0] != "prometheus":
         problems.append(
@@ -701,7 +722,7 @@ def _read_slo(
         )
         return
     sli = _sli(slo, doc, out)
-    window = _window(slo, doc, policies, out)
+    window = _window(slo, doc, scope, out)
     if sli is None or window is None:
         return
     built = attempt(

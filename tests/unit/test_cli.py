@@ -162,19 +162,33 @@ def test_demo_hints_name_a_sloctl_the_user_can_run(monkeypatch, tmp_path):
 
     from sloctl.demo import sloctl_command
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     script = write(tmp_path / ".venv" / "bin" / "sloctl", "#!/bin/sh\n")
-    monkeypatch.chdir(tmp_path)
+    script.chmod(0o755)
     empty = str(tmp_path / "empty")
-    assert sloctl_command(str(script), search_path=empty) == ".venv/bin/sloctl"
-    assert sloctl_command(".venv/bin/sloctl", search_path=empty) == ".venv/bin/sloctl"
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
+    monkeypatch.chdir(tmp_path)
+    # not on PATH: the script itself, absolute, wherever the user's shell is
+    assert sloctl_command(".venv/bin/sloctl", search_path=empty) == str(script)
     assert sloctl_command(str(script), search_path=empty) == str(script)
-    on_path = write(bin_dir / "sloctl", "#!/bin/sh\n")
-    on_path.chmod(0o755)
-    assert sloctl_command(str(script), search_path=str(bin_dir)) == "sloctl"
+    # on PATH: plain sloctl, but only when PATH finds this very script
+    assert sloctl_command(str(script), search_path=str(script.parent)) == "sloctl"
+    other = write(tmp_path / "pipx" / "sloctl", "#!/bin/sh\n")
+    other.chmod(0o755)
+    assert sloctl_command(str(script), search_path=str(other.parent)) == str(script)
     module = sloctl_command(str(tmp_path / "sloctl" / "__main__.py"), search_path=empty)
     assert module == f"{shlex.quote(sys.executable)} -m sloctl"
+
+
+def test_demo_summary_uses_that_command(monkeypatch, tmp_path):
+    from sloctl.demo import Demo, DemoConfig
+
+    script = write(tmp_path / "venv" / "bin" / "sloctl", "#!/bin/sh\n")
+    monkeypatch.setattr("sys.argv", [str(script), "demo"])
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    demo = Demo(DemoConfig(workdir=tmp_path / "demo", specs=tmp_path), say=print)
+    demo.tokens = {"admin": "t0ken"}
+    hints = [line for line in demo.summary() if "--server-url" in line]
+    assert hints == [
+        f"  {script} status --server-url http://127.0.0.1:18080",
+        f"  the page it raises: {script} incidents --server-url http://127.0.0.1:18080",
+    ]
+    assert f"or restart with: {script} demo --fault 0.2" in "\n".join(demo.summary())

@@ -1,4 +1,4 @@
-"""Google slo-generator v2 SLOs (prometheus backend) read into sloctl's SLO model."""
+"""Google slo-generator SLOs, v2 and v1 (prometheus backend), read into sloctl's SLO model."""
 
 from __future__ import annotations
 
@@ -232,7 +232,8 @@ def test_a_policy_the_configuration_lacks_is_named(tmp_path: Path):
         load_specs([tmp_path])
     assert [str(p) for p in err.value.problems] == [
         f"{tmp_path / 'slo.yaml'}:15: spec.error_budget_policy: no error budget policy "
-        "'nightly' in the files read (they have default, weekly)"
+        f"'nightly' in the policy files beside this SLO ({tmp_path / 'config.yaml'}): they "
+        "define default, weekly"
     ]
 
 
@@ -261,12 +262,17 @@ def test_v1_configuration_with_its_policy_file():
 
 
 def test_v1_and_v2_in_one_run_use_the_default_policy(tmp_path: Path):
-    """With the v2 configuration's policies present, a v1 SLO takes `default`."""
-    v1 = (V1 / "slo_search_latency.yaml").read_text()
-    write(tmp_path / "v1.yaml", v1)
-    write(tmp_path / "config.yaml", (SLOGEN / "config.yaml").read_text())
+    """With several policies beside it, a v1 SLO takes `default`: not the first, not the longest."""
+    write(tmp_path / "v1.yaml", (V1 / "slo_search_latency.yaml").read_text())
+    write(
+        tmp_path / "config.yaml",
+        "error_budget_policies:\n"
+        "  long: {steps: [{window: 5184000}]}\n"
+        "  default: {steps: [{window: 3600}, {window: 1209600}]}\n"
+        "  short: {steps: [{window: 604800}]}\n",
+    )
     (slo,) = load_specs([tmp_path]).slos
-    assert str(slo.window) == "30d"
+    assert str(slo.window) == "14d"
 
 
 V1_BAD = {
@@ -367,7 +373,9 @@ def test_v1_policies_are_named_as_slo_generator_migrates_them(tmp_path: Path):
         load_specs([tmp_path])
     assert [str(p) for p in err.value.problems] == [
         f"{tmp_path / 'slo.yaml'}:4: slo_name: a v1 SLO uses policy 'default' "
-        "(error_budget_policy.yaml); the files read have fast, slow"
+        "(error_budget_policy.yaml); the policy files beside this SLO "
+        f"({tmp_path / 'error_budget_policy_fast.yaml'}, "
+        f"{tmp_path / 'error_budget_policy_slow.yaml'}) define fast, slow"
     ]
 
 
@@ -426,7 +434,7 @@ def test_each_directory_is_one_setup(tmp_path: Path):
     )
     windows = {s.service: str(s.window) for s in load_specs([tmp_path]).slos}
     assert windows == {"shop": "30d", "games": "7d"}
-    # From unrelated directories, a name defined twice is nobody's: the SLO says so.
+    # From a directory with none of its own, a name defined twice is nobody's: the SLO says so.
     elsewhere = write(tmp_path.parent / f"{tmp_path.name}-slos" / "slo.yaml", slo_text())
     with pytest.raises(SpecError) as err:
         load_specs([elsewhere, tmp_path / "config.yaml", tmp_path / "team-b" / "config.yaml"])
@@ -434,4 +442,25 @@ def test_each_directory_is_one_setup(tmp_path: Path):
         f"{elsewhere}:8: spec.error_budget_policy: policy 'default' is defined in several "
         "directories read: put "
         "the configuration beside the SLOs (or in a parent directory of them)"
+    ]
+
+
+def test_team_and_label_values_as_slo_generator_writes_them(tmp_path: Path):
+    v2 = slo_text().replace("    slo_name:", "    team: shop-sre\n    slo_name:")
+    write(tmp_path / "v2" / "slo.yaml", v2)
+    v1 = (V1 / "slo_search_latency.yaml").read_text().replace("env: prod", "canary: true")
+    write(tmp_path / "v1" / "slo.yaml", v1)
+    slos = {s.id: s for s in load_specs([tmp_path]).slos}
+    assert slos["shop-availability"].team == "shop-sre"
+    assert slos["shop-availability"].labels == {}
+    assert slos["search-query-latency"].labels == {"canary": "true"}  # as YAML writes it
+
+
+def test_a_zero_threshold_bucket_is_refused(cli, tmp_path: Path):
+    indicator = "    expression: latency_seconds_bucket\n    threshold_bucket: 0"
+    path = write(tmp_path / "slo.yaml", slo_text(method="distribution_cut", indicator=indicator))
+    result = cli("validate", str(path))
+    assert result.err.splitlines() == [
+        f"Error: {path}:13: spec.service_level_indicator.threshold_bucket: 0 is not a bucket "
+        "boundary: seconds above zero"
     ]
