@@ -17,7 +17,7 @@ __all__ = ["Incident", "IncidentDetail", "IncidentList", "IncidentsClient"]
 
 IncidentStatus = Literal["firing", "acknowledged", "resolved"]
 #: The detail models keep the fields they do not name, so ``-o json`` shows them all.
-EVERY_FIELD = ConfigDict(frozen=True, extra="allow")
+EVERY_FIELD = ConfigDict(extra="allow")  # frozen, as every Answer
 
 
 class Incident(Answer):

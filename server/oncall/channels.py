@@ -30,7 +30,7 @@ from sloctl.oncall.config import Channel, EmailChannel, SlackChannel, WebhookCha
 
 NotificationKind = Literal["page", "ack_timeout", "resolved"]
 #: How a subject line names each kind.
-KIND_LABELS: dict[str, str] = {
+KIND_LABELS: dict[NotificationKind, str] = {
     "page": "page",
     "ack_timeout": "acknowledgement timed out",
     "resolved": "resolved",
@@ -74,6 +74,13 @@ class Notification:
         """A one-line headline: ``[sloctl] #12 page: SLO shop-availability is burning``."""
         return f"[sloctl] #{self.incident_id} {KIND_LABELS[self.kind]}: {self.title}"
 
+    def _resolution(self) -> str | None:
+        """When the incident resolved, and by whom when known."""
+        if self.resolved_at is None:
+            return None
+        at = self.resolved_at.isoformat()
+        return f"{at} by {self.resolved_by}" if self.resolved_by else at
+
     def text(self) -> str:
         """The plain-text body (email, and Slack's fallback text)."""
         lines = [self.subject(), ""]
@@ -89,11 +96,7 @@ class Notification:
             if self.policy and self.kind != "resolved"
             else None,
             "Opened": self.opened_at.isoformat() if self.opened_at else None,
-            "Resolved": " by ".join(
-                part for part in (self.resolved_at.isoformat(), self.resolved_by) if part
-            )
-            if self.resolved_at
-            else None,
+            "Resolved": self._resolution(),
             "Incident": self.url,
         }
         lines += [f"{name}: {value}" for name, value in facts.items() if value]

@@ -43,7 +43,7 @@ from server.oncall import store
 from server.oncall.channels import Notification, NotificationKind, Notifier
 from server.oncall.holder import OnCallHolder
 from server.oncall.jobs import JobQueue
-from server.oncall.models import Incident
+from server.oncall.models import Incident, IncidentEvent
 from server.oncall.plan import (
     Entry,
     LastStep,
@@ -58,6 +58,7 @@ from server.oncall.plan import (
     last_step,
     next_step,
     redeliver_job_id,
+    sends_all_clear,
     step_job_id,
     unsettled,
 )
@@ -151,8 +152,7 @@ class Escalator:
             incident = session.get(Incident, incident_id)
             if incident is None or incident.status != "resolved" or incident.resolved_at is None:
                 return
-            policy = find_policy(self.oncall.get(), incident.policy)
-            if policy is None or not policy.send_resolved:
+            if not sends_all_clear(find_policy(self.oncall.get(), incident.policy)):
                 return
             resolved_at = incident.resolved_at
         self._schedule_all_clear(incident_id, resolved_at, "all_clear")
@@ -341,11 +341,11 @@ class Escalator:
             if (
                 incident.status != "resolved"
                 or incident.resolved_at != resolved_at
-                or config is None
-                or policy is None
-                or not policy.send_resolved
+                or not sends_all_clear(policy)
             ):
                 return 0
+            assert config is not None  # a policy was found, so there is a configuration
+            assert policy is not None
             entries = _entries(session, incident_id)
             claim = last_all_clear(entries)
             people = all_clear_recipients(config, entries)
@@ -444,19 +444,19 @@ class Escalator:
         first two were never owed one, and telling them now would be late news.
         """
         added = 0
+        claimed = select(IncidentEvent.incident_id).where(IncidentEvent.kind == "all_clear")
         recent = session.scalars(
             select(Incident).where(
                 Incident.status == "resolved",
                 Incident.resolved_at >= self.clock() - ALL_CLEAR_WITHIN,
+                Incident.id.in_(claimed),  # only a claimed all-clear can be unfinished
             )
         ).all()
         for incident in recent:
-            policy = find_policy(config, incident.policy)
             resolved_at = incident.resolved_at
             if (
                 all_clear_job_id(incident.id) in existing
-                or policy is None
-                or not policy.send_resolved
+                or not sends_all_clear(find_policy(config, incident.policy))
                 or resolved_at is None
             ):
                 continue

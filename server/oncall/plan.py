@@ -52,6 +52,11 @@ def find_policy(config: OnCallConfig | None, policy_id: str | None) -> Escalatio
         return None
 
 
+def sends_all_clear(policy: EscalationPolicy | None) -> bool:
+    """Whether the policy tells the people paged that the incident resolved (``sendResolved``)."""
+    return policy is not None and policy.send_resolved
+
+
 def ack_timeout(policy: EscalationPolicy | None) -> timedelta | None:
     """How long an acknowledgement holds before the incident fires again; None: for good."""
     if policy is None or policy.ack_timeout_minutes is None:
@@ -89,10 +94,18 @@ class LastStep:
     settled: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
 
 
+def _since_last(entries: Sequence[Entry], *kinds: str) -> tuple[Entry, Sequence[Entry]] | None:
+    """The last entry of one of ``kinds`` and the entries after it; None if there is none."""
+    for i in range(len(entries) - 1, -1, -1):
+        if entries[i][0] in kinds:
+            return entries[i], entries[i + 1 :]
+    return None
+
+
 def episode(entries: Sequence[Entry]) -> Sequence[Entry]:
     """The entries since the incident last opened or reopened (all of them if it never did)."""
-    starts = [i for i, (kind, _at, _detail) in enumerate(entries) if kind in ("opened", "reopened")]
-    return entries[starts[-1] :] if starts else entries
+    found = _since_last(entries, "opened", "reopened")
+    return [found[0], *found[1]] if found else entries
 
 
 def _key(detail: dict[str, Any]) -> Key:
@@ -106,15 +119,14 @@ def _ended(kind: str, detail: dict[str, Any]) -> bool:
 
 def last_step(entries: Sequence[Entry]) -> LastStep | None:
     """The last step run in this episode, and which of its deliveries ended."""
-    entries = episode(entries)
-    runs = [i for i, (kind, _at, _detail) in enumerate(entries) if kind == "escalated"]
-    if not runs:
+    found = _since_last(episode(entries), "escalated")
+    if found is None:
         return None
-    _kind, at, ran = entries[runs[-1]]
+    (_kind, at, ran), after = found
     step, round_ = int(ran["step"]), int(ran["round"])
     settled = {
         _key(detail)
-        for kind, _at, detail in entries[runs[-1] + 1 :]
+        for kind, _at, detail in after
         if _ended(kind, detail)
         and detail.get("notification") != "resolved"
         and (detail.get("step"), detail.get("round")) == (step, round_)
@@ -175,18 +187,14 @@ class AllClear:
 
 def last_all_clear(entries: Sequence[Entry]) -> AllClear | None:
     """The ``all_clear`` entry after the last resolution of this episode, if there is one."""
-    entries = episode(entries)
-    resolved = [i for i, (kind, _at, _detail) in enumerate(entries) if kind == "resolved"]
-    if not resolved:
+    resolution = _since_last(episode(entries), "resolved")
+    found = _since_last(resolution[1], "all_clear") if resolution else None
+    if found is None:
         return None
-    after = entries[resolved[-1] + 1 :]
-    claims = [i for i, (kind, _at, _detail) in enumerate(after) if kind == "all_clear"]
-    if not claims:
-        return None
-    _kind, at, claimed = after[claims[-1]]
+    (_kind, at, claimed), after = found
     settled = {
         _key(detail)
-        for kind, _at, detail in after[claims[-1] + 1 :]
+        for kind, _at, detail in after
         if _ended(kind, detail) and detail.get("notification") == "resolved"
     }
     return AllClear(at, tuple(claimed.get("recipients", ())), frozenset(settled))

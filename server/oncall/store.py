@@ -45,7 +45,7 @@ __all__ = [
     "alerts_of",
     "events_of",
     "get_incident",
-    "incident_page",
+    "incidents_page",
     "ingest",
     "list_incidents",
     "lock_incident",
@@ -426,7 +426,7 @@ def list_incidents(
     return list(session.scalars(query))
 
 
-def incident_page(
+def incidents_page(
     session: Session,
     *,
     statuses: Collection[IncidentStatus] | None = None,

@@ -58,7 +58,7 @@ def oncall_page(
 ) -> Response:
     """Who is on call now per team, and every incident not yet resolved."""
     with context.sessions() as session:
-        open_rows, total = store.incident_page(session, statuses=OPEN, limit=OPEN_SHOWN)
+        open_rows, total = store.incidents_page(session, statuses=OPEN, limit=OPEN_SHOWN)
         rows = [incident_public(row) for row in open_rows]
     notice = (
         f"Incident {incident} {ACTIONS[done]}."

@@ -64,7 +64,6 @@ from sloctl.spec.reader import Origin, Reader, ReadResult
 from sloctl.spec.yamlsrc import Loc, YamlDocument
 
 API_VERSION = "sre.google.com/v2"
-KIND = "ServiceLevelObjective"
 #: The policy an SLO uses when it names none, as in slo-generator.
 DEFAULT_POLICY = "default"
 #: The window without a configuration: the longest step of slo-generator's sample policy.
@@ -149,24 +148,15 @@ class SharedConfig(BaseModel):
     error_budget_policies: dict[str, Policy] = Field(default_factory=dict)
 
 
-class StepV1(_SloGen):
-    """A step of a v1 error budget policy file (a YAML list of them)."""
+class StepV1(Step):
+    """A step of a v1 error budget policy file (a YAML list of them), under its v1 names."""
 
-    error_budget_policy_step_name: str = ""
-    measurement_window_seconds: int = Field(gt=0)
-    alerting_burn_rate_threshold: float | None = None
-    urgent_notification: bool = False
-    overburned_consequence_message: str = ""
-    achieved_consequence_message: str = ""
-
-    @property
-    def step(self) -> Step:
-        return Step(
-            name=self.error_budget_policy_step_name,
-            window=self.measurement_window_seconds,
-            burn_rate_threshold=self.alerting_burn_rate_threshold,
-            alert=self.urgent_notification,
-        )
+    name: str = Field("", alias="error_budget_policy_step_name")
+    window: int = Field(gt=0, alias="measurement_window_seconds")
+    burn_rate_threshold: float | None = Field(None, alias="alerting_burn_rate_threshold")
+    alert: bool = Field(False, alias="urgent_notification")
+    message_alert: str = Field("", alias="overburned_consequence_message")
+    message_ok: str = Field("", alias="achieved_consequence_message")
 
 
 PolicyV1 = TypeAdapter(list[StepV1])
@@ -312,29 +302,22 @@ def _good_bad_ratio(
     operators = tuple(ind.operators) if ind.operators is not None else DEFAULT_OPERATORS
     if not _operators_ok(operators, doc, (*loc, "operators"), problems):
         return None
-    other = (
-        ("filter_bad", ind.filter_bad)
-        if ind.filter_bad is not None
-        else ("filter_valid", ind.filter_valid)
-    )
-    for field, text in [("filter_good", ind.filter_good), other]:
-        if text is not None and not _RANGE.search(text) and _plain_selector(text) is None:
+    other = "filter_bad" if ind.filter_bad is not None else "filter_valid"
+    selectors: dict[str, str | None] = {}  # each filter as a selector, None: an expression
+    for field in ("filter_good", other):
+        text = getattr(ind, field)
+        selectors[field] = _plain_selector(text)
+        if selectors[field] is None and not _RANGE.search(text):
             problems.append(
                 doc.problem(
                     (*loc, field),
-                    f"{' '.join(text.split())!r} is not a series selector; an expression "
+                    f"{_squash(text)!r} is not a series selector; an expression "
                     "needs [window] where the range goes",
                 )
             )
             return None
-    good = _plain_selector(ind.filter_good)
-    valid = _plain_selector(ind.filter_valid) if ind.filter_valid is not None else None
-    if (
-        operators == DEFAULT_OPERATORS
-        and ind.filter_bad is None
-        and good is not None
-        and valid is not None
-    ):
+    good, valid = selectors["filter_good"], selectors.get("filter_valid")
+    if operators == DEFAULT_OPERATORS and good is not None and valid is not None:
         return attempt(lambda: SLI(ratio=RatioSLI(good=good, total=valid)), doc, loc, problems)
 
     def query(text: str) -> str:
@@ -369,9 +352,10 @@ def _distribution_cut(
         missing = "expression" if ind.expression is None else "threshold_bucket"
         problems.append(doc.problem((*loc, missing), f"distribution_cut needs {missing}"))
         return None
-    text = _TRAILING_RANGE.sub("", _squash(ind.expression)).strip()
-    bucket = _plain_selector(text)
-    selector = parse_selector(bucket) if bucket is not None else None
+    try:
+        selector = parse_selector(_TRAILING_RANGE.sub("", _squash(ind.expression)).strip())
+    except ValueError:
+        selector = None
     if selector is None or not selector.name.endswith("_bucket") or selector.label_matchers("le"):
         problems.append(
             doc.problem(
@@ -588,7 +572,7 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> Policies:
                 out.problems.extend(validation_problems(doc, err))
                 continue
             v1 = _Policy(
-                [s.step for s in steps],
+                list(steps),
                 doc,
                 (),
                 window_field="measurement_window_seconds",

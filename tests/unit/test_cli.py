@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -157,9 +159,6 @@ def test_demo_without_its_oncall_file_stops_before_starting_anything(cli, monkey
 
 def test_demo_hints_name_a_sloctl_the_user_can_run(monkeypatch, tmp_path):
     """After ``make demo`` sloctl is in .venv/bin, not on PATH: the hints say so."""
-    import shlex
-    import sys
-
     from sloctl.demo import sloctl_command
 
     script = write(tmp_path / ".venv" / "bin" / "sloctl", "#!/bin/sh\n")

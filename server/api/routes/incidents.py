@@ -50,7 +50,7 @@ def list_incidents(
 ) -> Response:
     """``count`` is how many incidents match, which is more than ``data`` holds past ``limit``."""
     statuses = None if status is None else (status,)
-    rows, count = store.incident_page(session, statuses=statuses, team=team, slo=slo, limit=limit)
+    rows, count = store.incidents_page(session, statuses=statuses, team=team, slo=slo, limit=limit)
     return _json(IncidentsPublic(data=[incident_public(row) for row in rows], count=count))
 
 
