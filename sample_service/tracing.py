@@ -88,9 +88,9 @@ def make_tracer_provider(
     elif otlp_configured(environ):
         # Imported here: the exporter pulls in protobuf, which a service without
         # an OTLP endpoint never needs.
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from sample_service.otlp import LeanOTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(BatchSpanProcessor(LeanOTLPSpanExporter()))
     return provider
 
 

@@ -1,0 +1,319 @@
+"""The sample service's OTLP span encoder and exporter against the library's own.
+
+Every batch is encoded both ways, by ``sample_service.otlp.SpanEncoder`` and
+by ``opentelemetry.exporter.otlp.proto.common``'s ``encode_spans``, and the
+two must decode to the same ``ExportTraceServiceRequest``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+    set_span_in_context,
+)
+
+from sample_service import otlp
+from sample_service.otlp import LeanOTLPSpanExporter, SpanEncoder
+from sample_service.tracing import make_tracer_provider
+
+
+def decoded(data: bytes) -> ExportTraceServiceRequest:
+    request: ExportTraceServiceRequest = ExportTraceServiceRequest.FromString(data)
+    return request
+
+
+def assert_same_as_library(spans: list[ReadableSpan], encoder: SpanEncoder | None = None) -> None:
+    ours = decoded((encoder or SpanEncoder()).encode(spans))
+    theirs = encode_spans(spans)
+    assert ours == theirs, f"ours:\n{ours}\nthe library's:\n{theirs}"
+
+
+REMOTE = SpanContext(
+    trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+    span_id=0xB7AD6B7169203331,
+    is_remote=True,
+    trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    trace_state=TraceState([("vendor", "a1"), ("other", "b2")]),
+)
+
+
+def recorded_spans() -> list[ReadableSpan]:
+    """Spans as the SDK records them: two scopes, remote and local parents, events, links."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "orders", "replicas": 3, "weight": 0.5})
+    )
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    server = provider.get_tracer("sample_service", "1.0.0")
+    database = provider.get_tracer(
+        "sample_service.db", "1.0.0", schema_url="https://opentelemetry.io/schemas/1.26.0"
+    )
+    for i in range(40):
+        parent = set_span_in_context(NonRecordingSpan(REMOTE)) if i % 3 == 0 else None
+        attributes: dict[str, Any] = {
+            "http.request.method": "GET",
+            "url.path": f"/orders/{i % 7}",
+            "server.port": 8000,
+            "negative": -5,
+            "largest": 2**63 - 1,
+            "ratio": 0.25,
+            "minus.zero": -0.0,
+            "flag": i % 2 == 0,
+            "empty": "",
+            "zero": 0,
+            "words": ("a", "b"),
+            "numbers": (1, -2, 3),
+            "booleans": (True, False),
+            "ones": (1, 1),
+            "accents": "ünïcödé ✓",
+        }
+        links = [Link(REMOTE, {"link.kind": "follows"})] if i % 5 == 0 else None
+        with server.start_as_current_span(
+            "GET /orders/{order_id}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+            links=links,
+        ) as span:
+            with database.start_as_current_span(
+                "SELECT orders",
+                kind=SpanKind.CLIENT,
+                attributes={"db.system.name": "postgresql", "db.query.text": "SELECT 1"},
+            ) as query:
+                if i % 4 == 0:
+                    query.record_exception(ValueError("bad ü"))
+                    query.set_status(Status(StatusCode.ERROR, "ValueError: bad ü"))
+                if i % 7 == 0:
+                    query.add_event("", {})
+            if i % 2:
+                span.set_status(Status(StatusCode.OK))
+            with server.start_as_current_span("", kind=SpanKind.INTERNAL):
+                pass
+    return list(memory.get_finished_spans())
+
+
+def test_recorded_spans_decode_to_what_the_library_encodes():
+    spans = recorded_spans()
+    assert len(spans) == 120
+    assert_same_as_library(spans)
+
+
+def test_the_kept_attributes_give_the_same_bytes_on_every_batch(monkeypatch: pytest.MonkeyPatch):
+    spans = recorded_spans()
+    encoder = SpanEncoder()
+    first = encoder.encode(spans)
+    assert encoder.encode(spans) == first
+    assert_same_as_library(spans, encoder)
+    # A cache that fills starts over, and encodes the same.
+    monkeypatch.setattr(otlp, "CACHE_SIZE", 5)
+    small = SpanEncoder()
+    assert small.encode(spans) == first
+    assert len(small._attributes) <= 5
+
+
+def test_one_and_true_and_their_tuples_are_not_mistaken_for_each_other():
+    # 1 == True and (1,) == (True,) in Python; the protobuf values differ.
+    spans = [
+        span(attributes={"v": value})
+        for value in (1, True, 1, (1,), (True,), (1,), 0.0, -0.0, 0, False)
+    ]
+    assert_same_as_library(spans)
+    request = decoded(SpanEncoder().encode(spans))
+    values = [s.attributes[0].value for s in request.resource_spans[0].scope_spans[0].spans]
+    assert [v.WhichOneof("value") for v in values[:3]] == ["int_value", "bool_value", "int_value"]
+
+
+def span(**fields: Any) -> ReadableSpan:
+    defaults: dict[str, Any] = {
+        "name": "op",
+        "context": SpanContext(1, 2, is_remote=False, trace_flags=TraceFlags(1)),
+        "resource": RESOURCE,
+        "instrumentation_scope": InstrumentationScope("scope", "1.0"),
+        "start_time": 1_700_000_000_000_000_000,
+        "end_time": 1_700_000_000_250_000_000,
+    }
+    return ReadableSpan(**{**defaults, **fields})
+
+
+RESOURCE = Resource(
+    {"service.name": "orders"}, schema_url="https://opentelemetry.io/schemas/1.21.0"
+)
+
+
+def test_every_value_the_protocol_has(caplog: pytest.LogCaptureFixture):
+    """What the SDK's attribute checks would refuse still reaches an exporter from other code."""
+    odd = {
+        "bytes": b"\x00\xff",
+        "nothing": None,
+        "map": {"a": 1, "b": [True, "x", 2.5], 3: None},
+        "nested": [[1, 2], ["x"]],
+        "list": [1.5, -1.5],
+        "huge.negative": -(2**63),
+        "unencodable": object(),
+        "after": "still here",
+    }
+    spans = [
+        span(attributes=odd),
+        span(
+            name="",
+            kind=SpanKind.PRODUCER,
+            parent=REMOTE,
+            events=[Event("retry", {"attempt": 2}, timestamp=5), Event("", None, timestamp=0)],
+            links=[Link(REMOTE), Link(SpanContext(3, 4, is_remote=False), {"k": "v"})],
+            status=Status(StatusCode.ERROR),
+            start_time=None,
+            end_time=None,
+        ),
+        span(kind=SpanKind.CONSUMER, instrumentation_scope=None),
+    ]
+    with caplog.at_level(logging.ERROR, logger="sample_service.otlp"):
+        assert_same_as_library(spans)
+    assert any("unencodable" in r.getMessage() for r in caplog.records)
+
+
+def test_spans_group_by_resource_then_scope_in_order_of_appearance():
+    other = Resource({"service.name": "billing"})
+    scope_a = InstrumentationScope("a", "1", "https://schema/a", {"team": "shop"})
+    scope_b = InstrumentationScope("b")
+    spans = [
+        span(name="1", instrumentation_scope=scope_a),
+        span(name="2", resource=other, instrumentation_scope=scope_b),
+        span(name="3", instrumentation_scope=scope_b),
+        span(name="4", instrumentation_scope=scope_a),
+        span(name="5", resource=other, instrumentation_scope=scope_b),
+    ]
+    assert_same_as_library(spans)
+    request = decoded(SpanEncoder().encode(spans))
+    layout = [
+        [(s.scope.name, [span.name for span in s.spans]) for s in r.scope_spans]
+        for r in request.resource_spans
+    ]
+    assert layout == [[("a", ["1", "4"]), ("b", ["3"])], [("b", ["2", "5"])]]
+    assert SpanEncoder().encode([]) == b""
+
+
+class Collector:
+    """An OTLP/HTTP receiver on loopback that answers with ``status``."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.status = 200
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                collector.bodies.append(body)
+                self.send_response(collector.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    receiver = Collector()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+def test_the_exporter_sends_the_lean_encoding(collector: Collector):
+    spans = recorded_spans()
+    exporter = LeanOTLPSpanExporter(endpoint=collector.endpoint, timeout=5)
+    assert exporter.export(spans) is SpanExportResult.SUCCESS
+    assert collector.bodies == [SpanEncoder().encode(spans)]
+    assert decoded(collector.bodies[0]) == encode_spans(spans)
+
+    collector.status = 400  # not retried: the batch is refused
+    assert exporter.export(spans[:2]) is SpanExportResult.FAILURE
+    assert len(collector.bodies) == 2
+    exporter.shutdown()  # type: ignore[no-untyped-call]
+    assert exporter.export(spans[:2]) is SpanExportResult.FAILURE
+    assert len(collector.bodies) == 2
+
+
+def test_a_batch_over_the_size_limit_is_dropped(collector: Collector):
+    spans = recorded_spans()
+    exporter = LeanOTLPSpanExporter(endpoint=collector.endpoint, max_request_size=1000)
+    assert exporter.export(spans) is SpanExportResult.FAILURE
+    assert exporter.export(spans[-1:]) is SpanExportResult.SUCCESS
+    assert [decoded(body) for body in collector.bodies] == [encode_spans(spans[-1:])]
+
+
+def test_without_the_library_client_it_falls_back_to_the_library_encoder(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    original = OTLPSpanExporter.__init__
+
+    def renamed(self: Any, *args: Any, **kwargs: Any) -> None:  # as if a release renamed it
+        original(self, *args, **kwargs)
+        self._http = self._client
+        del self._client
+
+    monkeypatch.setattr(OTLPSpanExporter, "__init__", renamed)
+    with caplog.at_level(logging.WARNING, logger="sample_service.otlp"):
+        moved = LeanOTLPSpanExporter(endpoint=collector.endpoint)
+    assert not moved._lean
+    assert "own encoder" in caplog.text
+    monkeypatch.undo()
+
+    exporter = LeanOTLPSpanExporter(endpoint=collector.endpoint)
+    exporter._lean = False  # the library's export, as a moved client would leave it
+    spans = recorded_spans()
+    assert exporter.export(spans) is SpanExportResult.SUCCESS
+    assert collector.bodies == [encode_spans(spans).SerializePartialToString()]
+
+
+def test_the_service_exports_with_the_lean_exporter(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+):
+    made: list[LeanOTLPSpanExporter] = []
+
+    class Spy(LeanOTLPSpanExporter):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(otlp, "LeanOTLPSpanExporter", Spy)
+    # The exporter reads the OTEL_EXPORTER_OTLP_* variables from the process's environment.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", collector.endpoint)
+    provider = make_tracer_provider(
+        "orders", {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.endpoint}
+    )
+    with provider.get_tracer("t").start_as_current_span("GET /orders"):
+        pass
+    provider.shutdown()
+    assert len(made) == 1
+    assert made[0]._lean
+    [request] = [decoded(body) for body in collector.bodies]
+    assert request.resource_spans[0].scope_spans[0].spans[0].name == "GET /orders"
