@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import IO
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry.sdk.trace import SpanProcessor
@@ -78,6 +79,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # FastAPI runs sync endpoints and dependencies through anyio's default
+        # thread limiter, one per event loop: this one's.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         if settings.migrate_on_start:
             migrate(engine)
         if freeze_heap:

@@ -8,7 +8,6 @@ installed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -57,12 +56,6 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One session per request, closed afterwards (a FastAPI dependency body)."""
-    with factory() as session:
-        yield session
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -44,3 +44,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Run the Alembic migrations when the app starts.
     migrate_on_start: bool = True
+    #: Threads that run endpoints and database calls at once (anyio's default is 40).
+    #: Python runs one of them at a time; a few keep the database busy, and more
+    #: only contend for the interpreter lock (docs/benchmarks.md, instrumentation).
+    worker_threads: Annotated[int, Field(ge=1, le=256)] = 8

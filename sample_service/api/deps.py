@@ -1,16 +1,14 @@
-"""FastAPI dependencies: the request's session, the fault switch, the admin check."""
+"""FastAPI dependencies: the session factory, the fault switch, the admin check."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from sample_service.db import session_scope
 from sample_service.errors import AdminAuthError, AdminDisabledError, InjectedFaultError
 from sample_service.faults import FaultSwitch
 from sample_service.middleware import route_of
@@ -28,11 +26,20 @@ async def app_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(app_state)]
 
 
-def get_session(state: StateDep) -> Iterator[Session]:
-    yield from session_scope(state.sessions)
+async def get_sessions(state: StateDep) -> sessionmaker[Session]:
+    """The session factory: an endpoint opens and closes its session in its own body.
+
+    A sync generator dependency would run its start and its end in the
+    thread pool, each a hop of its own besides the endpoint's, and keep the
+    request's database connection checked out while it waits for a thread to
+    close it; in the endpoint's body the session lives, and holds a
+    connection, only while that one thread runs the request, so
+    ``ORDERS_WORKER_THREADS`` also bounds the connections in use.
+    """
+    return state.sessions
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 
 async def get_faults(state: StateDep) -> FaultSwitch:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from sample_service import repository
-from sample_service.api.deps import SessionDep, inject_faults
+from sample_service.api.deps import SessionsDep, inject_faults
 from sample_service.schemas import (
     ErrorResponse,
     OrderCreate,
@@ -29,44 +29,48 @@ router = APIRouter(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_order(session: SessionDep, body: OrderCreate) -> OrderPublic:
+def create_order(sessions: SessionsDep, body: OrderCreate) -> OrderPublic:
     """Create an order; it starts ``pending``."""
-    order = repository.create_order(session=session, data=body)
-    return OrderPublic.model_validate(order)
+    with sessions() as session:
+        return OrderPublic.model_validate(repository.create_order(session=session, data=body))
 
 
 @router.get("")
 def list_orders(
-    session: SessionDep,
+    sessions: SessionsDep,
     offset: Annotated[int, Query(ge=0, description="Orders to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
     customer: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
 ) -> OrdersPublic:
     """A page of orders, oldest first, with the count of all matching orders."""
-    rows, count = repository.list_orders(
-        session=session, offset=offset, limit=limit, customer=customer
-    )
-    return OrdersPublic(
-        data=[OrderPublic.model_validate(r) for r in rows],
-        count=count,
-        offset=offset,
-        limit=limit,
-    )
+    with sessions() as session:
+        rows, count = repository.list_orders(
+            session=session, offset=offset, limit=limit, customer=customer
+        )
+        return OrdersPublic(
+            data=[OrderPublic.model_validate(r) for r in rows],
+            count=count,
+            offset=offset,
+            limit=limit,
+        )
 
 
 @router.get("/{order_id}", responses=NOT_FOUND)
-def get_order(session: SessionDep, order_id: int) -> OrderPublic:
-    return OrderPublic.model_validate(repository.get_order(session=session, order_id=order_id))
+def get_order(sessions: SessionsDep, order_id: int) -> OrderPublic:
+    with sessions() as session:
+        return OrderPublic.model_validate(repository.get_order(session=session, order_id=order_id))
 
 
 @router.patch("/{order_id}", responses=NOT_FOUND)
-def update_order(session: SessionDep, order_id: int, body: OrderUpdate) -> OrderPublic:
+def update_order(sessions: SessionsDep, order_id: int, body: OrderUpdate) -> OrderPublic:
     """Change the fields sent; the others keep their values."""
-    order = repository.update_order(session=session, order_id=order_id, data=body)
-    return OrderPublic.model_validate(order)
+    with sessions() as session:
+        order = repository.update_order(session=session, order_id=order_id, data=body)
+        return OrderPublic.model_validate(order)
 
 
 @router.delete("/{order_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def delete_order(session: SessionDep, order_id: int) -> Response:
-    repository.delete_order(session=session, order_id=order_id)
+def delete_order(sessions: SessionsDep, order_id: int) -> Response:
+    with sessions() as session:
+        repository.delete_order(session=session, order_id=order_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

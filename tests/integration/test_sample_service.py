@@ -12,8 +12,10 @@ import json
 import logging
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +31,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from pydantic import ValidationError
 from sqlalchemy import inspect
 
 from sample_service.__main__ import main as sample_main
@@ -615,3 +618,32 @@ def test_streamed_answers_pass_whole_and_are_counted_once(db_url: str):
     assert 'http_requests_total{code="200",method="GET",route="/stream",service="orders"} 1.0' in (
         counted
     )
+
+
+def test_worker_threads_bound_the_endpoints_running_at_once(tmp_path: Path):
+    """``ORDERS_WORKER_THREADS`` is the size of the pool sync endpoints run in (anyio's is 40)."""
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path / 'orders.db'}", worker_threads=2),
+        log_stream=io.StringIO(),
+        environ={},
+    )
+    running = [0, 0]  # now, most at once
+    lock = threading.Lock()
+
+    def slow() -> dict[str, int]:
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return {}
+
+    app.add_api_route("/slow", slow)
+    with serve_app(app) as url, ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: httpx.get(f"{url}/slow", timeout=10), range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert running[1] == 2
+    assert Settings(worker_threads=40).worker_threads == 40
+    with pytest.raises(ValidationError, match="worker_threads"):
+        Settings(worker_threads=0)
