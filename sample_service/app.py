@@ -69,7 +69,7 @@ def create_app(
             many apps in one process, where frozen cycles would never be freed.
     """
     settings = settings or Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, threads=settings.worker_threads)
     logger = configure_logging(
         service_name=settings.service_name,
         level=settings.log_level,

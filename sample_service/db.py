@@ -26,17 +26,26 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their directory and foreign keys on."""
+#: Connections kept open besides one per worker thread, for start-up work and bursts.
+SPARE_CONNECTIONS = 10
+
+
+def make_engine(url: str, *, threads: int = 10) -> Engine:
+    """An engine for ``url``; SQLite files get their directory and foreign keys on.
+
+    Each of the service's ``threads`` worker threads holds at most one
+    connection (its request's session), so the pool keeps that many open,
+    with ``SPARE_CONNECTIONS`` more allowed on top.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         if not in_memory:
             Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-        # As many pooled connections as the thread pool can ask for at once,
-        # so none is opened and closed per request under load.
-        pool = {} if in_memory else {"pool_size": 20, "max_overflow": 20}
+        # As many pooled connections as the threads can ask for at once, so
+        # none is opened and closed per request under load.
+        pool = {} if in_memory else {"pool_size": threads, "max_overflow": SPARE_CONNECTIONS}
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
 
         @event.listens_for(engine, "connect")
@@ -51,7 +60,7 @@ def make_engine(url: str) -> Engine:
                 dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=threads, max_overflow=SPARE_CONNECTIONS)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -644,6 +644,8 @@ def test_worker_threads_bound_the_endpoints_running_at_once(tmp_path: Path):
         answers = list(pool.map(lambda _: httpx.get(f"{url}/slow", timeout=10), range(6)))
     assert [a.status_code for a in answers] == [200] * 6
     assert running[1] == 2
+    # A connection for each thread, kept open.
+    assert app.state.orders.engine.pool.size() == 2
     assert Settings(worker_threads=40).worker_threads == 40
     with pytest.raises(ValidationError, match="worker_threads"):
         Settings(worker_threads=0)
