@@ -341,11 +341,11 @@ class Escalator:
             if (
                 incident.status != "resolved"
                 or incident.resolved_at != resolved_at
-                or not sends_all_clear(policy)
+                or config is None
+                or policy is None
+                or not policy.send_resolved  # sends_all_clear, spelt out for the type checker
             ):
                 return 0
-            assert config is not None  # a policy was found, so there is a configuration
-            assert policy is not None
             entries = _entries(session, incident_id)
             claim = last_all_clear(entries)
             people = all_clear_recipients(config, entries)

@@ -94,18 +94,17 @@ class LastStep:
     settled: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
 
 
-def _since_last(entries: Sequence[Entry], *kinds: str) -> tuple[Entry, Sequence[Entry]] | None:
-    """The last entry of one of ``kinds`` and the entries after it; None if there is none."""
+def _from_last(entries: Sequence[Entry], *kinds: str) -> Sequence[Entry] | None:
+    """The entries from the last one of ``kinds`` on (it first); None if there is none."""
     for i in range(len(entries) - 1, -1, -1):
         if entries[i][0] in kinds:
-            return entries[i], entries[i + 1 :]
+            return entries[i:]
     return None
 
 
 def episode(entries: Sequence[Entry]) -> Sequence[Entry]:
     """The entries since the incident last opened or reopened (all of them if it never did)."""
-    found = _since_last(entries, "opened", "reopened")
-    return [found[0], *found[1]] if found else entries
+    return _from_last(entries, "opened", "reopened") or entries
 
 
 def _key(detail: dict[str, Any]) -> Key:
@@ -119,10 +118,10 @@ def _ended(kind: str, detail: dict[str, Any]) -> bool:
 
 def last_step(entries: Sequence[Entry]) -> LastStep | None:
     """The last step run in this episode, and which of its deliveries ended."""
-    found = _since_last(episode(entries), "escalated")
+    found = _from_last(episode(entries), "escalated")
     if found is None:
         return None
-    (_kind, at, ran), after = found
+    (_kind, at, ran), after = found[0], found[1:]
     step, round_ = int(ran["step"]), int(ran["round"])
     settled = {
         _key(detail)
@@ -187,11 +186,11 @@ class AllClear:
 
 def last_all_clear(entries: Sequence[Entry]) -> AllClear | None:
     """The ``all_clear`` entry after the last resolution of this episode, if there is one."""
-    resolution = _since_last(episode(entries), "resolved")
-    found = _since_last(resolution[1], "all_clear") if resolution else None
+    resolution = _from_last(episode(entries), "resolved")
+    found = _from_last(resolution[1:], "all_clear") if resolution else None
     if found is None:
         return None
-    (_kind, at, claimed), after = found
+    (_kind, at, claimed), after = found[0], found[1:]
     settled = {
         _key(detail)
         for kind, _at, detail in after

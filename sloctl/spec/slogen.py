@@ -43,12 +43,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from sloctl.durations import DAY, format_duration
 from sloctl.errors import SpecProblem
 from sloctl.promql import parse_selector
 from sloctl.spec.conventions import ObjectMeta, attempt, keep_severity, percent
-from sloctl.spec.errors import validation_problems
 from sloctl.spec.models import (
     SLI,
     SLO,
@@ -70,7 +70,6 @@ DEFAULT_POLICY = "default"
 DEFAULT_WINDOW = "28d"
 #: slo-generator's own operators for good_bad_ratio filters, innermost first.
 DEFAULT_OPERATORS = ("increase", "sum")
-_DAY = 86400
 _RANGE = re.compile(r"\[window")
 _TRAILING_RANGE = re.compile(r"\[window[^\]]*\]$")
 _OPERATOR = re.compile(r"^[a-z_]+$")
@@ -430,10 +429,8 @@ class _Parsed:
 
 
 def _parse_v2(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
-    try:
-        parsed = ServiceLevelObjective.model_validate(doc.data)
-    except ValidationError as err:
-        out.problems.extend(validation_problems(doc, err))
+    parsed = attempt(lambda: ServiceLevelObjective.model_validate(doc.data), doc, (), out.problems)
+    if parsed is None:
         return None
     spec = parsed.spec
     return _Parsed(
@@ -455,10 +452,8 @@ def _parse_v2(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
 
 
 def _parse_v1(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
-    try:
-        parsed = SloConfigV1.model_validate(doc.data)
-    except ValidationError as err:
-        out.problems.extend(validation_problems(doc, err))
+    parsed = attempt(lambda: SloConfigV1.model_validate(doc.data), doc, (), out.problems)
+    if parsed is None:
         return None
     labels = {"service_name": parsed.service_name, "slo_name": parsed.slo_name}
     if parsed.feature_name:
@@ -495,10 +490,8 @@ def _parse_v1(doc: YamlDocument, out: ReadResult) -> _Parsed | None:
 
 def _sli(slo: _Parsed, doc: YamlDocument, out: ReadResult) -> SLI | None:
     loc = slo.indicator_loc
-    try:
-        ind = Indicator.model_validate(slo.indicator)
-    except ValidationError as err:
-        out.problems.extend(validation_problems(doc, err, loc))
+    ind = attempt(lambda: Indicator.model_validate(slo.indicator), doc, loc, out.problems)
+    if ind is None:
         return None
     if slo.method == "good_bad_ratio":
         return _good_bad_ratio(ind, doc, loc, out.problems, out.warnings)
@@ -566,10 +559,8 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> Policies:
 
     for doc in docs:
         if _is_policy_v1(doc.data):
-            try:
-                steps = PolicyV1.validate_python(doc.data)
-            except ValidationError as err:
-                out.problems.extend(validation_problems(doc, err))
+            steps = attempt(partial(PolicyV1.validate_python, doc.data), doc, (), out.problems)
+            if steps is None:
                 continue
             v1 = _Policy(
                 list(steps),
@@ -582,10 +573,8 @@ def _policies(docs: Sequence[YamlDocument], out: ReadResult) -> Policies:
             continue
         if not _is_config(doc.data):
             continue
-        try:
-            config = SharedConfig.model_validate(doc.data)
-        except ValidationError as err:
-            out.problems.extend(validation_problems(doc, err))
+        config = attempt(partial(SharedConfig.model_validate, doc.data), doc, (), out.problems)
+        if config is None:
             continue
         for name, policy in config.error_budget_policies.items():
             add(name, _Policy(policy.steps, doc, ("error_budget_policies", name, "steps")))
@@ -656,7 +645,7 @@ def _window(slo: _Parsed, doc: YamlDocument, scope: _Scope, out: ReadResult) -> 
         )
         return None
     index, longest = max(enumerate(policy.steps), key=lambda pair: pair[1].window)
-    if longest.window % _DAY:
+    if longest.window % DAY:
         out.problems.append(
             policy.doc.problem(
                 (*policy.loc, index, policy.window_field),
@@ -665,7 +654,7 @@ def _window(slo: _Parsed, doc: YamlDocument, scope: _Scope, out: ReadResult) -> 
             )
         )
         return None
-    return Window(rolling=f"{longest.window // _DAY}d")
+    return Window(rolling=format_duration(longest.window))
 
 
 def _read_slo(slo: _Parsed, doc: YamlDocument, scope: _Scope, out: ReadResult) -> None:
@@ -743,12 +732,15 @@ def read(docs: Sequence[YamlDocument]) -> ReadResult:
     """Read slo-generator SLOs, with the windows from the policies among ``docs``."""
     out = ReadResult()
     by_dir = _policies(docs, out)
+    scopes: dict[str, _Scope] = {}  # by file: a file of many SLOs sees one set of policies
     for doc in docs:
         if _is_config(doc.data) or _is_policy_v1(doc.data):
             continue
         parsed = _parse_v2(doc, out) if _is_v2(doc.data) else _parse_v1(doc, out)
         if parsed is not None:
-            _read_slo(parsed, doc, _in_scope(doc, by_dir), out)
+            if doc.path not in scopes:
+                scopes[doc.path] = _in_scope(doc, by_dir)
+            _read_slo(parsed, doc, scopes[doc.path], out)
     return out
 
 

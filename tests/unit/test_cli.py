@@ -185,9 +185,10 @@ def test_demo_summary_uses_that_command(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     demo = Demo(DemoConfig(workdir=tmp_path / "demo", specs=tmp_path), say=print)
     demo.tokens = {"admin": "t0ken"}
-    hints = [line for line in demo.summary() if "--server-url" in line]
+    lines = demo.summary()
+    hints = [line for line in lines if "--server-url" in line]
     assert hints == [
         f"  {script} status --server-url http://127.0.0.1:18080",
         f"  the page it raises: {script} incidents --server-url http://127.0.0.1:18080",
     ]
-    assert f"or restart with: {script} demo --fault 0.2" in "\n".join(demo.summary())
+    assert f"or restart with: {script} demo --fault 0.2" in "\n".join(lines)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sloctl.compile.rules import RecordingRule, compile_slo
 from sloctl.errors import SpecError
 from sloctl.spec.loader import load_specs
 from tests.helpers import FIXTURES, write
@@ -464,3 +465,23 @@ def test_a_zero_threshold_bucket_is_refused(cli, tmp_path: Path):
         f"Error: {path}:13: spec.service_level_indicator.threshold_bucket: 0 is not a bucket "
         "boundary: seconds above zero"
     ]
+
+
+def test_the_series_docs_name_instead_of_slo_generators_metrics_are_recorded(slos):
+    """docs/formats.md tells slo-generator users what to query; each series is recorded."""
+    slo = slos["checkout-api-availability"]
+    recorded = {
+        rule.record
+        for group in compile_slo(slo)
+        for rule in group.rules
+        if isinstance(rule, RecordingRule)
+    }
+    windows = ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]  # the last: the SLO window
+    assert {f"slo:sli_error:ratio_rate{w}" for w in windows} <= recorded
+    assert {
+        "slo:current_burn_rate:ratio",
+        "slo:error_budget:ratio",
+        "slo:objective:ratio",
+        "slo:sli_total_events:rate1h",
+        "slo:period_error_budget_remaining:ratio",
+    } <= recorded

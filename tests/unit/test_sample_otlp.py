@@ -8,9 +8,7 @@ two must decode to the same ``ExportTraceServiceRequest``.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -37,6 +35,8 @@ from opentelemetry.trace import (
 from sample_service import otlp
 from sample_service.otlp import LeanOTLPSpanExporter, SpanEncoder
 from sample_service.tracing import make_tracer_provider
+from tests.support.http_double import serve
+from tests.support.receivers import ChatReceiver
 
 
 def decoded(data: bytes) -> ExportTraceServiceRequest:
@@ -214,52 +214,37 @@ def test_spans_group_by_resource_then_scope_in_order_of_appearance():
     assert SpanEncoder().encode([]) == b""
 
 
-class Collector:
-    """An OTLP/HTTP receiver on loopback that answers with ``status``."""
+class Collector(ChatReceiver):
+    """An OTLP/HTTP receiver on loopback: records each export, answers as it is told."""
 
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        self.status = 200
-        collector = self
+    @property
+    def endpoint(self) -> str:
+        return f"{self.url}/v1/traces"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                collector.bodies.append(body)
-                self.send_response(collector.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
+    @property
+    def exports(self) -> list[bytes]:
+        return [request.raw for request in self.posts("/v1/traces")]
 
 
 @pytest.fixture
 def collector() -> Iterator[Collector]:
-    receiver = Collector()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    with serve(Collector()) as double:
+        yield double
 
 
 def test_the_exporter_sends_the_lean_encoding(collector: Collector):
     spans = recorded_spans()
     exporter = LeanOTLPSpanExporter(endpoint=collector.endpoint, timeout=5)
     assert exporter.export(spans) is SpanExportResult.SUCCESS
-    assert collector.bodies == [SpanEncoder().encode(spans)]
-    assert decoded(collector.bodies[0]) == encode_spans(spans)
+    assert collector.exports == [SpanEncoder().encode(spans)]
+    assert decoded(collector.exports[0]) == encode_spans(spans)
 
-    collector.status = 400  # not retried: the batch is refused
+    collector.fail_next(400)  # not retried: the batch is refused
     assert exporter.export(spans[:2]) is SpanExportResult.FAILURE
-    assert len(collector.bodies) == 2
+    assert len(collector.exports) == 2
     exporter.shutdown()  # type: ignore[no-untyped-call]
     assert exporter.export(spans[:2]) is SpanExportResult.FAILURE
-    assert len(collector.bodies) == 2
+    assert len(collector.exports) == 2
 
 
 def test_a_batch_over_the_size_limit_is_dropped(collector: Collector):
@@ -267,7 +252,7 @@ def test_a_batch_over_the_size_limit_is_dropped(collector: Collector):
     exporter = LeanOTLPSpanExporter(endpoint=collector.endpoint, max_request_size=1000)
     assert exporter.export(spans) is SpanExportResult.FAILURE
     assert exporter.export(spans[-1:]) is SpanExportResult.SUCCESS
-    assert [decoded(body) for body in collector.bodies] == [encode_spans(spans[-1:])]
+    assert [decoded(body) for body in collector.exports] == [encode_spans(spans[-1:])]
 
 
 def test_without_the_library_client_it_falls_back_to_the_library_encoder(
@@ -291,7 +276,7 @@ def test_without_the_library_client_it_falls_back_to_the_library_encoder(
     exporter._lean = False  # the library's export, as a moved client would leave it
     spans = recorded_spans()
     assert exporter.export(spans) is SpanExportResult.SUCCESS
-    assert collector.bodies == [encode_spans(spans).SerializePartialToString()]
+    assert collector.exports == [encode_spans(spans).SerializePartialToString()]
 
 
 def test_the_service_exports_with_the_lean_exporter(
@@ -315,5 +300,5 @@ def test_the_service_exports_with_the_lean_exporter(
     provider.shutdown()
     assert len(made) == 1
     assert made[0]._lean
-    [request] = [decoded(body) for body in collector.bodies]
+    [request] = [decoded(body) for body in collector.exports]
     assert request.resource_spans[0].scope_spans[0].spans[0].name == "GET /orders"
