@@ -7,7 +7,8 @@ that route with the trace id as exemplar, and writes the log line inside the
 span, so the line carries the span's ids.
 
 The server span is made here, with the OpenTelemetry API and the HTTP
-semantic conventions, rather than by opentelemetry-instrumentation-fastapi:
+semantic conventions (and by ``sample_service.spans`` when the tracer is the
+SDK's), rather than by opentelemetry-instrumentation-fastapi:
 that package cost 0.21 ms of CPU per request, which alone took 17 % off the
 service's requests/s, more than the whole telemetry budget of the sample
 service (docs/benchmarks.md). Queries are traced by
@@ -30,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sample_service.logs import log_fields
 from sample_service.metrics import UNMATCHED_ROUTE, HttpMetrics
+from sample_service.spans import SpanRecorder
 
 #: Paths not counted in the SLO metrics nor traced: Prometheus's scrape and health checks.
 UNMEASURED_PATHS = frozenset({"/metrics", "/healthz"})
@@ -110,6 +112,9 @@ class RequestTelemetryMiddleware:
         self.metrics = metrics
         self.logger = logger
         self.tracer = tracer
+        # The SDK's tracer makes spans the long way round (sample_service.spans).
+        recorder = SpanRecorder.of(tracer)
+        self.start_span = tracer.start_span if recorder is None else recorder.start
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNMEASURED_PATHS:
@@ -120,7 +125,7 @@ class RequestTelemetryMiddleware:
         attributes = request_attributes(scope, headers)
         request = _Request(scope, attributes["http.request.method"])
         parent = propagate.extract(headers)
-        span = self.tracer.start_span(
+        span = self.start_span(
             request.span_name, context=parent, kind=SpanKind.SERVER, attributes=attributes
         )
         status = 500

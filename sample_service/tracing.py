@@ -18,9 +18,11 @@ do not share spans.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -33,8 +35,11 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.types import AnyValue
 from sqlalchemy import Engine, event
+
+from sample_service.spans import SpanRecorder
 
 
 def otlp_configured(environ: Mapping[str, str]) -> bool:
@@ -94,6 +99,14 @@ def make_tracer_provider(
     return provider
 
 
+def fail(span: Span, error: Exception) -> None:
+    """Mark ``span`` failed by ``error``: ``error.type``, the exception event, an error status."""
+    if span.is_recording():
+        span.set_attribute("error.type", type(error).__qualname__)
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__qualname__}: {error}"))
+
+
 def trace_queries(engine: Engine, tracer: Tracer) -> None:
     """A client span around every statement ``engine`` sends to the database.
 
@@ -123,29 +136,47 @@ def trace_queries(engine: Engine, tracer: Tracer) -> None:
     # A SQLite database is a file; its path makes a poor span name.
     target = url.database if url.database and system != "sqlite" else None
 
+    recorder = SpanRecorder.of(tracer)
+
     @functools.lru_cache(maxsize=512)
-    def describe(statement: str) -> tuple[str, dict[str, str | int]]:
+    def describe(statement: str) -> tuple[str, Mapping[str, AnyValue]]:
         words = statement.split(None, 1)
         operation = words[0].upper() if words else ""
-        attributes = {**common, "db.query.text": statement}
+        attributes: dict[str, AnyValue] = {**common, "db.query.text": statement}
         if operation:
             attributes["db.operation.name"] = operation
-        return " ".join(part for part in (operation, target) if part) or system, attributes
+        name = " ".join(part for part in (operation, target) if part) or system
+        # Cleaned and bounded once per statement, shared by its spans.
+        return name, attributes if recorder is None else recorder.attributes(attributes)
 
     def traced(statement: str, run: Callable[..., None], *args: Any) -> bool:
         """``run(*args)`` (the dialect's own method) inside the statement's span."""
         name, attributes = describe(statement)
-        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-        try:
+        parent = trace.get_current_span().get_span_context()
+        sampled = None if recorder is None else recorder.sampled(parent)
+        if recorder is None or sampled is None:  # a root span, or a sampler only the tracer knows
+            span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+            try:
+                run(*args)
+            except Exception as error:
+                fail(span, error)
+                raise
+            finally:
+                span.end()
+        elif not sampled:
             run(*args)
-        except Exception as error:
-            if span.is_recording():
-                span.set_attribute("error.type", type(error).__qualname__)
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, f"{type(error).__qualname__}: {error}"))
-            raise
-        finally:
-            span.end()
+        else:
+            start = time.time_ns()
+            try:
+                run(*args)
+            except Exception as error:  # rare: the tracer's own span records the exception
+                span = tracer.start_span(
+                    name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
+                )
+                fail(span, error)
+                span.end()
+                raise
+            recorder.child(name, SpanKind.CLIENT, parent, attributes, start)
         return True  # executed: SQLAlchemy does not call the driver again
 
     def execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:

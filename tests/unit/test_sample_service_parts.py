@@ -17,7 +17,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import ValidationError
 from sqlalchemy import (
     Column,
@@ -268,6 +268,54 @@ def test_a_failed_statement_fails_its_span(traced_engine: TracedEngine):
     [span] = spans.get_finished_spans()
     assert span.name == "SELECT"
     assert_failed_span(span, error_type="OperationalError", message="no such table")
+
+
+@pytest.mark.parametrize("sampler", ["parentbased_always_on", "always_on"])
+def test_query_spans_inside_a_span_are_its_children(sampler: str):
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler_from({"OTEL_TRACES_SAMPLER": sampler}))
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("test")
+    engine = create_engine("sqlite://")
+    trace_queries(engine, tracer)
+    with tracer.start_as_current_span("request") as request, engine.connect() as conn:
+        before = time.time_ns()
+        conn.exec_driver_sql("select 1")
+        after = time.time_ns()
+        with pytest.raises(OperationalError, match="no such table"):
+            conn.exec_driver_sql("select * from missing")
+    query, failed, parent = spans.get_finished_spans()
+    ids = request.get_span_context()
+    for span in (query, failed):
+        assert span.parent == ids
+        assert span.context is not None
+        assert span.context.trace_id == ids.trace_id
+        assert span.context.trace_flags == ids.trace_flags
+        assert span.instrumentation_scope is not None
+        assert span.instrumentation_scope.name == "test"
+    assert query.name == "SELECT"
+    assert query.status.status_code == StatusCode.UNSET
+    assert query.start_time is not None
+    assert query.end_time is not None
+    assert before <= query.start_time <= query.end_time <= after
+    assert_failed_span(failed, error_type="OperationalError", message="no such table")
+    assert parent.name == "request"
+    engine.dispose()
+
+
+def test_query_spans_of_an_unsampled_request_are_not_made():
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(
+        sampler=sampler_from({"OTEL_TRACES_SAMPLER": "parentbased_always_off"})
+    )
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("test")
+    engine = create_engine("sqlite://")
+    trace_queries(engine, tracer)
+    with tracer.start_as_current_span("request"), engine.connect() as conn:
+        assert conn.exec_driver_sql("select 41 + 1").scalar() == 42  # the statement still runs
+    assert spans.get_finished_spans() == ()
+    engine.dispose()
 
 
 def test_query_spans_of_a_server_database_name_it():

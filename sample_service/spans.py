@@ -1,0 +1,426 @@
+"""The service's spans, made for the SDK's span processors without the SDK's ``Span``.
+
+Every request makes a server span and a span per SQL statement. Made through
+the SDK's ``Tracer.start_span`` and ``Span.end``, a span with the server's
+attributes costs 20 us of CPU in a loop, and the two spans cost about 150 us
+per request on the service's request path, where the caches are cold: most
+of the instrumentation's cost (docs/benchmarks.md, ninth session). Most of
+that is work done again for every span: the SDK cleans and bounds every
+attribute value through generic checks, takes locks, and copies the span
+into a ``ReadableSpan`` when it ends.
+
+:class:`SpanRecorder` makes the same ``ReadableSpan`` the SDK would, with the
+tracer's sampler, id generator, resource, scope, span limits and processors:
+
+- :meth:`SpanRecorder.start` starts a span as ``Tracer.start_span`` does and
+  returns a :class:`RecordedSpan`: a full ``opentelemetry.trace.Span`` that
+  keeps its fields as plain values and hands a ``ReadableSpan`` to the span
+  processors when it ends. Its methods keep the SDK's rules: attribute
+  cleaning and limits (``OTEL_SPAN_ATTRIBUTE_*``, ``OTEL_SPAN_EVENT_*``...),
+  status precedence, exception events, nothing changed after the end.
+  Scalar attribute values (str, int, float, bool) are checked by type;
+  anything else goes through the SDK's own cleaning;
+- :meth:`SpanRecorder.child` records a finished child span in one step once
+  its work is over (a SQL statement's span), with attributes cleaned once
+  per distinct set by :meth:`SpanRecorder.attributes` and then shared.
+  A child's sampling decision is the one the tracer's sampler would make:
+  the parent's, for the parent-based samplers, and always, for
+  ``always_on``. Other samplers get no recorder (:meth:`SpanRecorder.of`),
+  and the caller uses the tracer as usual.
+
+Span processors get ``on_end`` only, not ``on_start``, which the SDK's batch
+and simple processors ignore anyway. A :class:`RecordedSpan` is meant for
+one request: it takes no lock, as the request's work runs one step at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, SpanProcessor
+from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    DEFAULT_OFF,
+    DEFAULT_ON,
+    Decision,
+    ParentBasedTraceIdRatio,
+    Sampler,
+)
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
+from opentelemetry.util.types import AnyValue, Attributes
+
+_log = logging.getLogger(__name__)
+
+#: Samplers that sample a child exactly when its parent is sampled: the
+#: parent-based ones with their default delegates. ``always_on`` samples a
+#: child of an unsampled parent too; the plain ratio sampler decides by trace
+#: id whatever the parent did.
+_PARENT_BASED: tuple[Sampler, ...] = (DEFAULT_ON, DEFAULT_OFF)
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_SAMPLED_RANDOM = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
+
+
+def child_sampling(sampler: object) -> tuple[bool, bool] | None:
+    """Whether ``sampler`` samples a child of a sampled parent and of an unsampled one.
+
+    None for a sampler whose decision depends on more than the parent's.
+    """
+    if sampler is ALWAYS_ON:
+        return True, True
+    if any(sampler is known for known in _PARENT_BASED) or type(sampler) is ParentBasedTraceIdRatio:
+        return True, False
+    return None
+
+
+_SCALARS = (str, int, float, bool)
+
+
+class RecordedSpan(trace.Span):
+    """A recording span of a :class:`SpanRecorder`; ``end`` hands it to the span processors."""
+
+    __slots__ = (
+        "_attributes",
+        "_context",
+        "_dropped",
+        "_end",
+        "_events",
+        "_kind",
+        "_links",
+        "_name",
+        "_parent",
+        "_recorder",
+        "_start",
+        "_status",
+    )
+
+    def __init__(
+        self,
+        recorder: SpanRecorder,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        kind: SpanKind,
+        attributes: Mapping[str, AnyValue] | None,
+        links: Sequence[Link],
+        start: int,
+    ) -> None:
+        self._recorder = recorder
+        self._name = name
+        self._context = context
+        self._parent = parent
+        self._kind = kind
+        self._attributes: dict[str, AnyValue] = {}
+        self._dropped = 0
+        self._events: BoundedList[Event] | None = None
+        self._links: BoundedList[Link] | None = None
+        self._status = Status(StatusCode.UNSET)
+        self._start = start
+        self._end: int | None = None
+        if attributes:
+            self._set(attributes)
+        for link in links:
+            self._link(link.context, link.attributes)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(name="{self._name}", context={self._context})'
+
+    # -- the Span API -------------------------------------------------------------------
+
+    def get_span_context(self) -> SpanContext:
+        return self._context
+
+    def is_recording(self) -> bool:
+        return self._end is None
+
+    def set_attributes(self, attributes: Mapping[str, AnyValue]) -> None:
+        if self._ended("Setting attribute on ended span."):
+            return
+        self._set(attributes)
+
+    def set_attribute(self, key: str, value: AnyValue) -> None:
+        self.set_attributes({key: value})
+
+    def add_event(
+        self, name: str, attributes: Attributes = None, timestamp: int | None = None
+    ) -> None:
+        if self._ended("Calling add_event on an ended span."):
+            return
+        limits = self._recorder.limits
+        if self._events is None:
+            self._events = BoundedList(limits.max_events)
+        cleaned = BoundedAttributes(
+            limits.max_event_attributes,
+            attributes,
+            immutable=True,
+            max_value_len=limits.max_attribute_length,
+        )
+        self._events.append(Event(name, cleaned, timestamp))
+
+    def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
+        if not self._ended("Calling add_link on an ended span."):
+            self._link(context, attributes)
+
+    def update_name(self, name: str) -> None:
+        if not self._ended("Calling update_name on an ended span."):
+            self._name = name
+
+    def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+        """As the SDK: OK is final, UNSET is ignored, a ``Status`` keeps its own description."""
+        if self._ended("Calling set_status on an ended span."):
+            return
+        if self._status.status_code is StatusCode.OK:
+            return
+        if isinstance(status, Status):
+            if status.status_code is StatusCode.UNSET:
+                return
+            if description is not None:
+                _log.warning(
+                    "Description %s ignored. Use either `Status` or `(StatusCode, Description)`",
+                    description,
+                )
+            self._status = status
+        elif status is not StatusCode.UNSET:
+            self._status = Status(status, description)
+
+    def record_exception(
+        self,
+        exception: BaseException,
+        attributes: Attributes = None,
+        timestamp: int | None = None,
+        escaped: bool = False,
+    ) -> None:
+        """The ``exception`` event of the semantic conventions, as the SDK writes it."""
+        cls = type(exception)
+        module = cls.__module__
+        fields: dict[str, AnyValue] = {
+            "exception.type": f"{module}.{cls.__qualname__}"
+            if module and module != "builtins"
+            else cls.__qualname__,
+            "exception.message": str(exception),
+            "exception.stacktrace": "".join(traceback.format_exception(exception)),
+            "exception.escaped": str(escaped),
+        }
+        if attributes:
+            fields.update(attributes)
+        self.add_event("exception", fields, timestamp)
+
+    def end(self, end_time: int | None = None) -> None:
+        if self._ended("Calling end() on an ended span."):
+            return
+        self._end = time.time_ns() if end_time is None else end_time
+        recorder = self._recorder
+        attributes: Mapping[str, AnyValue] = self._attributes
+        if self._dropped:  # rare: only BoundedAttributes reports drops
+            bounded = BoundedAttributes(None, attributes, immutable=True)
+            bounded.dropped = self._dropped
+            attributes = bounded
+        recorder.processor.on_end(
+            ReadableSpan(
+                self._name,
+                self._context,
+                self._parent,
+                recorder.resource,
+                attributes,
+                () if self._events is None else self._events,
+                () if self._links is None else self._links,
+                self._kind,
+                status=self._status,
+                start_time=self._start,
+                end_time=self._end,
+                instrumentation_scope=recorder.scope,
+            )
+        )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        """As the SDK's span used as a context manager: an escaping exception fails it."""
+        if exc_val is not None and self.is_recording():
+            self.record_exception(exc_val, escaped=True)
+            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {exc_val}"))
+        super().__exit__(exc_type, exc_val, exc_tb)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _ended(self, warning: str) -> bool:
+        if self._end is None:
+            return False
+        _log.warning(warning)
+        return True
+
+    def _set(self, attributes: Mapping[str, AnyValue]) -> None:
+        """Add ``attributes`` as ``BoundedAttributes`` does: cleaned, the oldest dropped if full."""
+        limits = self._recorder.limits
+        max_len = limits.max_span_attribute_length
+        values = self._attributes
+        for key, value in attributes.items():
+            if type(key) is not str or not key or type(value) not in _SCALARS:
+                # Not a plain scalar under a plain name: the SDK cleans it (or drops it).
+                cleaned = BoundedAttributes(None, {key: value}, max_value_len=max_len)
+                self._dropped += cleaned.dropped
+                if not cleaned:
+                    continue
+                [(key, value)] = cleaned.items()
+            elif max_len is not None and type(value) is str and len(value) > max_len:
+                value = value[:max_len]
+            if key in values:
+                del values[key]  # a value set again moves to the end, as in the SDK
+            elif (
+                limits.max_span_attributes is not None and len(values) >= limits.max_span_attributes
+            ):
+                if not limits.max_span_attributes:
+                    self._dropped += 1
+                    continue
+                del values[next(iter(values))]
+                self._dropped += 1
+            values[key] = value
+
+    def _link(self, context: SpanContext, attributes: Attributes) -> None:
+        if not (context and (context.is_valid or attributes or context.trace_state)):
+            return  # the SDK keeps a link only to a valid span or with something to say
+        limits = self._recorder.limits
+        if self._links is None:
+            self._links = BoundedList(limits.max_links)
+        cleaned = BoundedAttributes(
+            limits.max_link_attributes,
+            attributes,
+            immutable=True,
+            max_value_len=limits.max_attribute_length,
+        )
+        self._links.append(Link(context, cleaned))
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecorder:
+    """Makes the spans of one SDK tracer: :meth:`start`, :meth:`child`."""
+
+    sampler: Sampler
+    #: Whether a child of an unsampled parent is sampled (``always_on``) or not made.
+    unsampled_parent: bool
+    processor: SpanProcessor
+    resource: Resource
+    scope: InstrumentationScope
+    ids: IdGenerator
+    limits: SpanLimits
+
+    @classmethod
+    def of(cls, tracer: Tracer) -> SpanRecorder | None:
+        """The recorder of an SDK ``tracer``; None if it is not one whose spans this can make."""
+        if not isinstance(tracer, SdkTracer):
+            return None
+        sampling = child_sampling(tracer.sampler)
+        if sampling is None:
+            return None
+        # The scope and limits are private to the SDK's tracer; with a release
+        # that moves them, spans are made the usual way.
+        scope = getattr(tracer, "_instrumentation_scope", None)
+        limits = getattr(tracer, "_span_limits", None)
+        if not isinstance(scope, InstrumentationScope) or not isinstance(limits, SpanLimits):
+            _log.warning(
+                "this OpenTelemetry SDK keeps its tracer's parts elsewhere; using its Tracer"
+            )
+            return None
+        return cls(
+            tracer.sampler,
+            sampling[1],
+            tracer.span_processor,
+            tracer.resource,
+            scope,
+            tracer.id_generator,
+            limits,
+        )
+
+    def start(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, AnyValue] | None = None,
+        links: Sequence[Link] = (),
+        start_time: int | None = None,
+    ) -> trace.Span:
+        """What ``Tracer.start_span`` returns: a :class:`RecordedSpan` or a non-recording span."""
+        parent: SpanContext | None = trace.get_current_span(context).get_span_context()
+        if parent is None or not parent.is_valid:
+            parent = None
+            trace_id = self.ids.generate_trace_id()
+            random_id = self.ids.is_trace_id_random()
+        else:
+            trace_id = parent.trace_id
+            random_id = parent.trace_flags.random_trace_id
+        result = self.sampler.should_sample(context, trace_id, name, kind, attributes, links)
+        # Decision's own methods are untyped; these are their definitions.
+        sampled = result.decision is Decision.RECORD_AND_SAMPLE
+        flags = TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT
+        if random_id:
+            flags |= TraceFlags.RANDOM_TRACE_ID
+        span_context = SpanContext(
+            trace_id, self.ids.generate_span_id(), False, TraceFlags(flags), result.trace_state
+        )
+        if result.decision is Decision.DROP:
+            return trace.NonRecordingSpan(span_context)
+        start = time.time_ns() if start_time is None else start_time
+        return RecordedSpan(self, name, span_context, parent, kind, result.attributes, links, start)
+
+    def sampled(self, parent: SpanContext) -> bool | None:
+        """Whether a child of ``parent`` is sampled; None when there is no parent (a root span)."""
+        if not parent.is_valid:
+            return None
+        return bool(parent.trace_flags.sampled) or self.unsampled_parent
+
+    def attributes(self, values: Mapping[str, Any]) -> BoundedAttributes:
+        """``values`` cleaned and bounded as for a span, read-only: made once, shared."""
+        return BoundedAttributes(
+            self.limits.max_span_attributes,
+            values,
+            immutable=True,
+            max_value_len=self.limits.max_span_attribute_length,
+        )
+
+    def child(
+        self,
+        name: str,
+        kind: SpanKind,
+        parent: SpanContext,
+        attributes: Mapping[str, AnyValue],
+        start: int,
+        end: int | None = None,
+    ) -> None:
+        """A sampled span of ``parent`` from ``start`` to ``end`` (now if None), in ns.
+
+        Call it only where :meth:`sampled` says True.
+        """
+        flags = _SAMPLED_RANDOM if parent.trace_flags.random_trace_id else _SAMPLED
+        context = SpanContext(
+            parent.trace_id, self.ids.generate_span_id(), False, flags, parent.trace_state
+        )
+        self.processor.on_end(
+            ReadableSpan(
+                name,
+                context,
+                parent,
+                self.resource,
+                attributes,
+                kind=kind,
+                start_time=start,
+                end_time=time.time_ns() if end is None else end,
+                instrumentation_scope=self.scope,
+            )
+        )
