@@ -42,6 +42,8 @@ FLUSH_INTERVAL_S = 0.1
 #: Lines waiting that wake the background thread early.
 BATCH_LINES = 256
 ECS_VERSION = "8.11.0"
+#: One encoder for every line: ``json.dumps(doc, default=str)`` makes a new one each call.
+_ENCODER = json.JSONEncoder(default=str)
 
 
 def timestamp(created: float) -> str:
@@ -74,7 +76,10 @@ class EcsJsonFormatter(logging.Formatter):
     def line(
         self, created: float, level: str, logger: str, message: str, fields: Mapping[str, Any]
     ) -> str:
-        """The JSON line of one event; ``fields`` (ECS names) are added as they are."""
+        """The JSON line of one event; ``fields`` (ECS names) are added as they are.
+
+        The ids of the span current are added unless ``fields`` has ``span.id``.
+        """
         doc: dict[str, Any] = {
             "@timestamp": self.timestamp(created),
             "log.level": level,
@@ -83,12 +88,13 @@ class EcsJsonFormatter(logging.Formatter):
             "service.name": self.service_name,
             "ecs.version": ECS_VERSION,
         }
-        context = trace.get_current_span().get_span_context()
-        if context.is_valid:
-            doc["trace.id"] = trace.format_trace_id(context.trace_id)
-            doc["span.id"] = trace.format_span_id(context.span_id)
+        if "span.id" not in fields:  # the caller may know the ids already
+            context = trace.get_current_span().get_span_context()
+            if context.is_valid:
+                doc["trace.id"] = trace.format_trace_id(context.trace_id)
+                doc["span.id"] = trace.format_span_id(context.span_id)
         doc.update(fields)
-        return json.dumps(doc, default=str)
+        return _ENCODER.encode(doc)
 
     def format(self, record: logging.LogRecord) -> str:
         extra = getattr(record, "ecs", None)

@@ -180,21 +180,29 @@ class RequestTelemetryMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
             span.set_attributes(attributes)  # one lock and one check for all of them
         ids = span.get_span_context()
+        fields: dict[str, str | int] = {
+            "event.dataset": "orders.access",
+            "event.duration": int(seconds * 1e9),
+            "http.request.method": method,
+            "http.response.status_code": status,
+            "http.route": route,
+            "url.path": scope["path"],
+        }
+        trace_id = None
+        if ids.is_valid:  # the line's ids, formatted once for it and the exemplar
+            trace_id = fields["trace.id"] = trace.format_trace_id(ids.trace_id)
+            fields["span.id"] = trace.format_span_id(ids.span_id)
         # Only a sampled trace can be looked up, so only those become exemplars.
-        trace_id = trace.format_trace_id(ids.trace_id) if ids.trace_flags.sampled else None
         self.metrics.observe(
-            route=route, method=method, code=status, seconds=seconds, trace_id=trace_id
+            route=route,
+            method=method,
+            code=status,
+            seconds=seconds,
+            trace_id=trace_id if ids.trace_flags.sampled else None,
         )
         log_fields(
             self.logger,
             logging.ERROR if status >= 500 else logging.INFO,
             f"{method} {route} {status} {seconds * 1000:.1f} ms",
-            {
-                "event.dataset": "orders.access",
-                "event.duration": int(seconds * 1e9),
-                "http.request.method": method,
-                "http.response.status_code": status,
-                "http.route": route,
-                "url.path": scope["path"],
-            },
+            fields,
         )
