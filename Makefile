@@ -123,6 +123,7 @@ demo: setup
 bench: setup
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/instrumentation.py
+	$(BIN)/python bench/instrumentation_inprocess.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/rules_eval.py
