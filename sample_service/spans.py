@@ -28,9 +28,19 @@ tracer's sampler, id generator, resource, scope, span limits and processors:
   ``always_on``. Other samplers get no recorder (:meth:`SpanRecorder.of`),
   and the caller uses the tracer as usual.
 
-Span processors get ``on_end`` only, not ``on_start``, which the SDK's batch
-and simple processors ignore anyway. A :class:`RecordedSpan` is meant for
-one request: it takes no lock, as the request's work runs one step at a time.
+Where it differs from the SDK, on purpose:
+
+- span processors get ``on_end`` only, not ``on_start`` (nor the SDK's
+  private ``_on_ending``), which the SDK's batch and simple processors ignore;
+- a :class:`RecordedSpan` is a ``Span`` of the API, not the SDK's ``Span``:
+  code reading ``.attributes`` or ``.name`` off the current span finds none;
+- it takes no lock: a request's work runs one step at a time, and the span
+  hands the processors a copy of its attributes, so a late writer cannot
+  change what is exported;
+- a child of an unsampled parent is not made at all, so the id generator is
+  not asked for its span id;
+- with the SDK's own span metrics on (``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``)
+  there is no recorder, so they count every span.
 """
 
 from __future__ import annotations
@@ -46,9 +56,9 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_ON,
@@ -64,6 +74,8 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.util.types import AnyValue, Attributes
 
 _log = logging.getLogger(__name__)
+#: The SDK's warnings about attributes come from this logger; ours too.
+_attributes_log = logging.getLogger("opentelemetry.attributes")
 
 #: Samplers that sample a child exactly when its parent is sampled: the
 #: parent-based ones with their default delegates. ``always_on`` samples a
@@ -152,12 +164,21 @@ class RecordedSpan(trace.Span):
         self._set(attributes)
 
     def set_attribute(self, key: str, value: AnyValue) -> None:
+        if not key or not isinstance(
+            key, str
+        ):  # the SDK drops it here; a mapping's keys it converts
+            if not self._ended("Setting attribute on ended span."):
+                _attributes_log.warning(
+                    "invalid key `%s`. must be non-empty string. Dropping key from attributes.", key
+                )
+                self._dropped += 1
+            return
         self.set_attributes({key: value})
 
     def add_event(
         self, name: str, attributes: Attributes = None, timestamp: int | None = None
     ) -> None:
-        if self._ended("Calling add_event on an ended span."):
+        if self._ended("Tried calling _add_event on an ended span."):
             return
         limits = self._recorder.limits
         if self._events is None:
@@ -171,16 +192,18 @@ class RecordedSpan(trace.Span):
         self._events.append(Event(name, cleaned, timestamp))
 
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
-        if not self._ended("Calling add_link on an ended span."):
+        if _linkable(context, attributes) and not self._ended(
+            "Tried calling _add_link on an ended span."
+        ):
             self._link(context, attributes)
 
     def update_name(self, name: str) -> None:
-        if not self._ended("Calling update_name on an ended span."):
+        if not self._ended("Tried calling update_name on an ended span."):
             self._name = name
 
     def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
         """As the SDK: OK is final, UNSET is ignored, a ``Status`` keeps its own description."""
-        if self._ended("Calling set_status on an ended span."):
+        if self._ended("Tried calling set_status on an ended span."):
             return
         if self._status.status_code is StatusCode.OK:
             return
@@ -223,7 +246,8 @@ class RecordedSpan(trace.Span):
             return
         self._end = time.time_ns() if end_time is None else end_time
         recorder = self._recorder
-        attributes: Mapping[str, AnyValue] = self._attributes
+        # A copy: whoever still holds the span cannot change what the exporter reads.
+        attributes: Mapping[str, AnyValue] = dict(self._attributes)
         if self._dropped:  # rare: only BoundedAttributes reports drops
             bounded = BoundedAttributes(None, attributes, immutable=True)
             bounded.dropped = self._dropped
@@ -233,7 +257,7 @@ class RecordedSpan(trace.Span):
                 self._name,
                 self._context,
                 self._parent,
-                recorder.resource,
+                recorder.tracer.resource,
                 attributes,
                 () if self._events is None else self._events,
                 () if self._links is None else self._links,
@@ -279,6 +303,9 @@ class RecordedSpan(trace.Span):
                     continue
                 [(key, value)] = cleaned.items()
             elif max_len is not None and type(value) is str and len(value) > max_len:
+                _attributes_log.warning(
+                    "String attribute value exceeds max length of %d, truncating.", max_len
+                )
                 value = value[:max_len]
             if key in values:
                 del values[key]  # a value set again moves to the end, as in the SDK
@@ -288,13 +315,17 @@ class RecordedSpan(trace.Span):
                 if not limits.max_span_attributes:
                     self._dropped += 1
                     continue
+                _attributes_log.warning(
+                    "Attributes dict is full. Dropping the oldest key-value pair from "
+                    "attributes to make space for the new key-value pair."
+                )
                 del values[next(iter(values))]
                 self._dropped += 1
             values[key] = value
 
     def _link(self, context: SpanContext, attributes: Attributes) -> None:
-        if not (context and (context.is_valid or attributes or context.trace_state)):
-            return  # the SDK keeps a link only to a valid span or with something to say
+        if not _linkable(context, attributes):
+            return
         limits = self._recorder.limits
         if self._links is None:
             self._links = BoundedList(limits.max_links)
@@ -307,15 +338,21 @@ class RecordedSpan(trace.Span):
         self._links.append(Link(context, cleaned))
 
 
+def _linkable(context: SpanContext, attributes: Attributes) -> bool:
+    """The SDK keeps a link only to a valid span, or one with attributes or a trace state."""
+    return bool(context and (context.is_valid or attributes or context.trace_state))
+
+
 @dataclass(frozen=True, slots=True)
 class SpanRecorder:
     """Makes the spans of one SDK tracer: :meth:`start`, :meth:`child`."""
 
+    #: Read for its resource on every span: the SDK gives a forked process a new one.
+    tracer: SdkTracer
     sampler: Sampler
     #: Whether a child of an unsampled parent is sampled (``always_on``) or not made.
     unsampled_parent: bool
     processor: SpanProcessor
-    resource: Resource
     scope: InstrumentationScope
     ids: IdGenerator
     limits: SpanLimits
@@ -332,16 +369,20 @@ class SpanRecorder:
         # that moves them, spans are made the usual way.
         scope = getattr(tracer, "_instrumentation_scope", None)
         limits = getattr(tracer, "_span_limits", None)
+        if type(getattr(tracer, "_tracer_metrics", None)) is not NoOpTracerMetrics:
+            # The SDK's own span metrics (OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED) are on:
+            # they count only the spans its Tracer makes.
+            return None
         if not isinstance(scope, InstrumentationScope) or not isinstance(limits, SpanLimits):
             _log.warning(
                 "this OpenTelemetry SDK keeps its tracer's parts elsewhere; using its Tracer"
             )
             return None
         return cls(
+            tracer,
             tracer.sampler,
             sampling[1],
             tracer.span_processor,
-            tracer.resource,
             scope,
             tracer.id_generator,
             limits,
@@ -353,10 +394,11 @@ class SpanRecorder:
         context: Context | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: Mapping[str, AnyValue] | None = None,
-        links: Sequence[Link] = (),
+        links: Sequence[Link] | None = (),
         start_time: int | None = None,
     ) -> trace.Span:
         """What ``Tracer.start_span`` returns: a :class:`RecordedSpan` or a non-recording span."""
+        links = links or ()
         parent: SpanContext | None = trace.get_current_span(context).get_span_context()
         if parent is None or not parent.is_valid:
             parent = None
@@ -416,7 +458,7 @@ class SpanRecorder:
                 name,
                 context,
                 parent,
-                self.resource,
+                self.tracer.resource,
                 attributes,
                 kind=kind,
                 start_time=start,

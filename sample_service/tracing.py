@@ -169,7 +169,11 @@ def trace_queries(engine: Engine, tracer: Tracer) -> None:
             start = time.time_ns()
             try:
                 run(*args)
-            except Exception as error:  # rare: the tracer's own span records the exception
+            except BaseException as error:
+                if not isinstance(error, Exception):  # an interrupt: the span ends as it is
+                    recorder.child(name, SpanKind.CLIENT, parent, attributes, start)
+                    raise
+                # Rare: the tracer's own span records the exception.
                 span = tracer.start_span(
                     name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
                 )

@@ -303,6 +303,31 @@ def test_query_spans_inside_a_span_are_its_children(sampler: str):
     engine.dispose()
 
 
+def test_a_statement_interrupted_still_ends_its_span():
+    class Interrupted(BaseException):
+        pass
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("test")
+    engine = create_engine("sqlite://")
+    trace_queries(engine, tracer)
+
+    class Cursor:
+        def execute(self, statement: str, parameters: object = None) -> None:
+            raise Interrupted
+
+    context = type("Context", (), {"dialect": engine.dialect})()
+    [execute] = engine.dialect.dispatch.do_execute
+    with tracer.start_as_current_span("request"), pytest.raises(Interrupted):
+        execute(Cursor(), "select 1", {}, context)
+    query, _request = spans.get_finished_spans()
+    assert query.name == "SELECT"
+    assert query.status.status_code == StatusCode.UNSET  # as the SDK's span would end
+    engine.dispose()
+
+
 def test_query_spans_of_an_unsampled_request_are_not_made():
     spans = InMemorySpanExporter()
     provider = TracerProvider(

@@ -153,6 +153,7 @@ def exercise(span: trace.Span) -> None:
         }
     )
     span.set_attribute("count", 4)  # set again: moves to the end
+    span.set_attribute(5, "a number is no key")  # type: ignore[arg-type]  # dropped
     span.update_name("GET /orders/{order_id}")
     span.add_event("retry", {"attempt": 1, "why": ["busy"]}, timestamp=5)
     span.add_link(SpanContext(0xEE, 0xFF, True), {"batch": "b1"})
@@ -208,7 +209,7 @@ def test_the_sampler_decides_as_in_the_sdk():
     assert ("StaticSampler", True) in decisions
 
 
-def test_span_limits_apply_as_in_the_sdk():
+def test_span_limits_apply_as_in_the_sdk(caplog: pytest.LogCaptureFixture):
     limits = SpanLimits(
         max_span_attributes=3,
         max_span_attribute_length=4,
@@ -219,15 +220,20 @@ def test_span_limits_apply_as_in_the_sdk():
         max_attribute_length=4,
     )
     twins = Twins(SAMPLERS["parentbased_always_on"], limits=limits)
+    warnings = []
     for start in (twins.sdk.start_span, twins.recorder.start):
+        caplog.clear()
         span = start("GET", None, SpanKind.SERVER, ATTRIBUTES, start_time=2)
         span.add_event("first", {"a": "long value", "b": 2}, timestamp=3)
         span.add_link(SpanContext(0xEE, 0xFF, True), {"a": 1, "b": 2})
         exercise(span)
         short = start("GET", None, SpanKind.SERVER, {"user_agent.original": "curl/8"}, start_time=2)
         short.end(end_time=3)
+        warnings.append([r.getMessage() for r in caplog.records])
     sdk, recorded = twins.exported()
     assert recorded == sdk
+    assert sorted(warnings[1]) == sorted(warnings[0])  # the same warnings, as often
+    assert "Setting attribute on ended span." in warnings[1]
     span, short = recorded
     assert span["dropped_attributes"] > 0
     assert span["dropped_events"] > 0
@@ -286,6 +292,31 @@ def test_recorded_children_share_their_cleaned_attributes():
     assert first.end_time >= 2
     with pytest.raises(TypeError):  # read-only: no span can change another's
         attributes["db.query.text"] = "DROP TABLE orders"
+
+
+def test_links_may_be_none_and_the_resource_is_the_tracers_at_the_time():
+    twins = Twins(SAMPLERS["parentbased_always_on"])
+    twins.recorder.start("GET", links=None, start_time=2).end(end_time=3)
+    # A forked process gets a new resource from the SDK (a new service.instance.id).
+    twins.recorder.tracer.resource = Resource.create({"service.name": "orders-forked"})
+    twins.recorder.start("GET", start_time=2).end(end_time=3)
+    before, after = twins.our_spans.get_finished_spans()
+    assert before.resource.attributes["service.name"] == "orders"
+    assert after.resource.attributes["service.name"] == "orders-forked"
+
+
+def test_a_finished_span_keeps_what_it_had_when_it_ended():
+    twins = Twins(SAMPLERS["parentbased_always_on"])
+    span = twins.recorder.start("GET", attributes={"a": 1})
+    span.end()
+    span._attributes["late"] = "write"  # type: ignore[attr-defined]  # as a racing thread might
+    [finished] = twins.our_spans.get_finished_spans()
+    assert dict(finished.attributes or {}) == {"a": 1}
+
+
+def test_the_sdks_own_span_metrics_leave_spans_to_the_sdk(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
+    assert SpanRecorder.of(sdk_tracer(SAMPLERS["parentbased_always_on"])) is None
 
 
 def sdk_tracer(sampler: Sampler) -> trace.Tracer:
