@@ -183,12 +183,7 @@ class RecordedSpan(trace.Span):
         limits = self._recorder.limits
         if self._events is None:
             self._events = BoundedList(limits.max_events)
-        cleaned = BoundedAttributes(
-            limits.max_event_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        )
+        cleaned = _bounded(limits.max_event_attributes, attributes, limits)
         self._events.append(Event(name, cleaned, timestamp))
 
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
@@ -329,13 +324,14 @@ class RecordedSpan(trace.Span):
         limits = self._recorder.limits
         if self._links is None:
             self._links = BoundedList(limits.max_links)
-        cleaned = BoundedAttributes(
-            limits.max_link_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        )
-        self._links.append(Link(context, cleaned))
+        self._links.append(Link(context, _bounded(limits.max_link_attributes, attributes, limits)))
+
+
+def _bounded(count: int | None, attributes: Attributes, limits: SpanLimits) -> BoundedAttributes:
+    """An event's or a link's attributes, as the SDK keeps them: at most ``count``, read-only."""
+    return BoundedAttributes(
+        count, attributes, immutable=True, max_value_len=limits.max_attribute_length
+    )
 
 
 def _linkable(context: SpanContext, attributes: Attributes) -> bool:
