@@ -22,7 +22,9 @@ Rounds are interleaved so drift on the shared machine hits every variant
 alike. Prints, per round and as medians, requests/s and the server process's
 CPU time per request (from /proc: less sensitive to other processes'
 scheduling than wall time) and wrk's 99th percentile latency, and the
-overhead of ``on`` and ``on+otlp`` against ``off``. Target: overhead under 15 %.
+overhead of each variant against ``off``: of the medians, and ``paired``, the
+median of each round's own ratio (steadier when the machine's speed drifts
+during the run). Target: overhead under 15 %.
 
 Run: ``.venv/bin/python bench/instrumentation.py [--rounds 9] [--seconds 4]
 [--database sqlite|postgresql] [--workload read|mix]``.
@@ -263,13 +265,19 @@ def main() -> None:
         f"medians of {args.rounds} rounds of {args.seconds} s",
     )
     tail = {v: statistics.median(p) for v, p in p99s.items()}
+    # Each round's variants run back to back, so their ratio in that round is
+    # what drift of the machine's speed over the run disturbs least.
+    paired = {
+        v: statistics.median(1 - r / off for r, off in zip(rates[v], rates["off"], strict=True))
+        for v in VARIANTS
+    }
     print(
-        f"{'variant':12}{'req/s':>10}{'overhead':>10}{'CPU us/req':>12}{'overhead':>10}"
-        f"{'p99 ms':>9}"
+        f"{'variant':12}{'req/s':>10}{'overhead':>10}{'paired':>9}{'CPU us/req':>12}"
+        f"{'overhead':>10}{'p99 ms':>9}"
     )
     for v in VARIANTS:
         print(
-            f"{v:12}{rate[v]:10.1f}{1 - rate[v] / rate['off']:10.1%}"
+            f"{v:12}{rate[v]:10.1f}{1 - rate[v] / rate['off']:10.1%}{paired[v]:9.1%}"
             f"{per_req[v]:12.0f}{per_req[v] / per_req['off'] - 1:10.1%}{tail[v]:9.1f}"
         )
 
