@@ -5,8 +5,10 @@ Starts, each as its own process on 127.0.0.1 with its log under
 Prometheus (the generated rules, exemplar storage, retention longer than the
 longest SLO window), Alertmanager (the generated routing, webhook to the
 server) and the sloctl server (SQLite). Then it runs ``sloctl apply`` against
-them, prints where everything is, and keeps them running until SIGINT or
-SIGTERM, when it stops every process it started, waiting for each.
+them, prints where everything is, and keeps them running until SIGINT,
+SIGTERM or SIGHUP, when it stops every process it started, waiting for each.
+On Linux a child also gets SIGTERM from the kernel should the demo itself
+die without stopping it (SIGKILL, a crash).
 
 Everything the demo writes (tokens, routing, rules, dashboards, databases,
 Prometheus data) stays in the work directory, so a second run starts where
@@ -16,6 +18,7 @@ the first one stopped and the repository's own ``alert_rules/`` is untouched.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shlex
@@ -34,18 +37,56 @@ from pathlib import Path
 import httpx
 import yaml
 
+from sloctl.demo_inbox import Inbox, route_text_to_inbox
 from sloctl.errors import SloctlError, ToolError, ToolNotFoundError
-from sloctl.oncall.config import read_oncall
+from sloctl.oncall.config import parse_oncall, read_oncall
 from sloctl.spec.loader import load_specs
 
 #: Defaults chosen away from the usual 8000, 8080, 9090 and 9093.
-DEFAULT_PORTS = {"orders": 18001, "server": 18080, "prometheus": 19090, "alertmanager": 19093}
+DEFAULT_PORTS = {
+    "orders": 18001,
+    "server": 18080,
+    "prometheus": 19090,
+    "alertmanager": 19093,
+    "inbox": 18099,
+}
 #: Prometheus keeps a little more than the longest window, so that window's SLI is whole.
 RETENTION_MARGIN_SECONDS = 5 * 86_400
 #: Seconds a process may take to answer its readiness check.
 READY_TIMEOUT = 60.0
 #: Seconds between SIGTERM and SIGKILL when stopping.
 STOP_TIMEOUT = 10.0
+
+
+#: Linux's prctl option that signals a process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """What a child runs before exec so it gets SIGTERM when the demo dies, on Linux.
+
+    The demo stops its children itself; this covers a demo that is killed
+    with SIGKILL or crashes, so no orphan keeps the demo's ports. The libc
+    function is found here, in the parent: between fork and exec the child
+    must not import or allocate.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong)
+    prctl.restype = ctypes.c_int
+    term = int(signal.SIGTERM)
+
+    def set_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, term)
+
+    return set_signal
+
+
+_ON_PARENT_DEATH = _parent_death_signal()
 
 
 class DemoError(SloctlError):
@@ -103,7 +144,8 @@ class Child:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             # A session of its own: a Ctrl-C in the terminal reaches only the
-            # demo, which then stops each child in order.
+            # demo, which then stops each child in order. Should the demo die
+            # without doing so, the kernel sends the child SIGTERM.
             # bandit B603: argv built by the demo, no shell.
             self.proc = subprocess.Popen(  # nosec B603
                 self.args,
@@ -112,6 +154,7 @@ class Child:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_ON_PARENT_DEATH,  # pre-resolved, no allocation
             )
 
     def alive(self) -> bool:
@@ -168,6 +211,8 @@ class Demo:
         self.loadgen: Child | None = None
         self.tokens: dict[str, str] = {}
         self.retention_days = 0
+        #: Where the on-call notifications arrive; None without an on-call file.
+        self.inbox: Inbox | None = None
 
     # ------------------------------------------------------------ preparing
 
@@ -201,8 +246,11 @@ class Demo:
         (self.dir / "routing.yaml").write_text(yaml.safe_dump(routing), encoding="utf-8")
         if oncall_text is not None:
             # The server rewrites its on-call file when one is applied over the API:
-            # give it a copy, never the file in the repository.
-            (self.dir / "oncall.yaml").write_text(oncall_text, encoding="utf-8")
+            # give it a copy, never the file in the repository; its channels go to
+            # the demo's inbox, not to the addresses in the file.
+            routed = route_text_to_inbox(oncall_text, self.config.url("inbox"))
+            parse_oncall(routed, str(self.dir / "oncall.yaml"))
+            (self.dir / "oncall.yaml").write_text(routed, encoding="utf-8")
         self.run_apply(targets=False)
         longest = max(slo.window.seconds for slo in load_specs([self.config.specs]).slos)
         self.retention_days = (longest + RETENTION_MARGIN_SECONDS) // 86_400
@@ -285,6 +333,8 @@ class Demo:
             # so budgets show up within a refresh or two of the first scrape.
             "SLOCTL_SERVER_RAW_REFRESH_INTERVAL": str(self.config.refresh_interval),
             "SLOCTL_SERVER_COVERAGE_INTERVAL": "60",
+            # Links in the notifications point at the incident's page.
+            "SLOCTL_SERVER_PUBLIC_URL": self.config.url("server"),
         }
         if self.config.oncall_config is not None:
             server_env["SLOCTL_SERVER_ONCALL_CONFIG"] = str(self.dir / "oncall.yaml")
@@ -353,7 +403,14 @@ class Demo:
         )
 
     def start(self, stop: threading.Event) -> None:
-        """Start every process, wait for each, then push the specs with ``sloctl apply``."""
+        """Start the inbox and each process, wait for each, then ``sloctl apply`` to them."""
+        if self.config.oncall_config is not None:
+            inbox = Inbox(self.config.ports["inbox"], self.dir / "logs" / "inbox.log", self.say)
+            try:
+                inbox.start()
+            except OSError as err:
+                raise DemoError(f"the inbox cannot listen on {inbox.url}: {err.strerror}") from err
+            self.inbox = inbox
         for child in self._children():
             if stop.is_set():
                 return
@@ -384,10 +441,13 @@ class Demo:
                 raise DemoError(f"{child.name} stopped unexpectedly; see {child.log}")
 
     def stop(self) -> None:
-        """Stop every process started, the last started first."""
+        """Stop every process started, the last started first, then the inbox."""
         for child in reversed(self.children):
             child.stop()
         self.children.clear()
+        if self.inbox is not None:
+            self.inbox.stop()
+            self.inbox = None
 
     def summary(self) -> Sequence[str]:
         c, t = self.config, self.tokens
@@ -400,6 +460,14 @@ class Demo:
             f"  Prometheus      {c.url('prometheus')}/alerts",
             f"  Alertmanager    {c.url('alertmanager')}/",
             f"  work directory  {self.dir}  (logs in logs/, tokens in *-token)",
+            *(
+                [
+                    f"  on-call inbox   {self.inbox.url}  (every page of oncall.yaml arrives "
+                    "here, printed below and in logs/inbox.log)"
+                ]
+                if self.inbox is not None
+                else []
+            ),
             "",
             "Try:",
             f"  {sloctl} status --server-url {c.url('server')}",

@@ -49,6 +49,9 @@ def demo(
     alertmanager_port: Annotated[int, _port("ALERTMANAGER", "Alertmanager")] = DEFAULT_PORTS[
         "alertmanager"
     ],
+    inbox_port: Annotated[
+        int, _port("INBOX", "the demo's inbox, where the on-call notifications arrive")
+    ] = DEFAULT_PORTS["inbox"],
     refresh_interval: Annotated[
         float, typer.Option(help="Seconds between the server's budget refreshes.", min=1.0)
     ] = 10.0,
@@ -56,7 +59,8 @@ def demo(
         Path | None,
         typer.Option(
             help="On-call file for the server (SLOCTL_SERVER_ONCALL_CONFIG); the server "
-            "gets a copy in the work directory."
+            "gets a copy in the work directory with every contact channel delivered to "
+            "the demo's inbox."
         ),
     ] = Path("oncall.yaml"),
 ) -> None:
@@ -70,6 +74,7 @@ def demo(
         "server": server_port,
         "prometheus": prometheus_port,
         "alertmanager": alertmanager_port,
+        "inbox": inbox_port,
     }
     if len(set(ports.values())) != len(ports):
         raise UsageError(f"the demo's ports must differ: {ports}")
@@ -89,7 +94,9 @@ def demo(
     def _stop(signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP: the terminal closed or the SSH session dropped; stop as for Ctrl-C.
+    stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _stop) for sig in stopping}
     runner = Demo(config, lambda line: err.print(line, highlight=False, markup=False))
     try:
         runner.prepare()

@@ -1,14 +1,19 @@
 """``sloctl demo`` as a newcomer runs it: a process that starts everything and stops it all.
 
 One run, in steps: the server reports the sample SLOs with fresh numbers; the
-fault switch at 100 % errors makes the availability SLO page, and Alertmanager
-posts the page to the server's webhook (the server's access log shows the
-request); SIGTERM leaves no process of the demo behind. Bounded: each step
-has its own deadline.
+fault switch at 100 % errors makes the availability SLO page, Alertmanager
+posts the page to the server's webhook, the server opens an incident (its
+``sloctl incidents`` hint, run as printed, lists it) and the person on call
+gets the page in the demo's inbox; SIGTERM leaves no process of the demo
+behind. Bounded: each step has its own deadline.
+
+Apart from that run: SIGHUP (a closed terminal) stops the demo as cleanly,
+and a demo killed with SIGKILL leaves no child behind either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -24,7 +29,8 @@ import httpx
 import pytest
 import yaml
 
-from sloctl.demo import Demo, DemoConfig
+from sloctl.demo import DEFAULT_PORTS, Demo, DemoConfig
+from sloctl.oncall.config import load_oncall
 from sloctl.spec.loader import load_specs
 from tests.helpers import ROOT, clean_env, require_binary
 from tests.support.processes import free_port
@@ -91,7 +97,7 @@ def tail(logs: Path) -> str:
 def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path):
     require_binary("prometheus")
     require_binary("alertmanager")
-    ports = {name: free_port() for name in ("orders", "server", "prometheus", "alertmanager")}
+    ports = {name: free_port() for name in DEFAULT_PORTS}
     workdir = tmp_path / "demo"
     logs = workdir / "logs"
     env = clean_env()
@@ -164,13 +170,46 @@ def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path)
             )
 
         wait_for("page in Alertmanager", paging, 180, demo, logs)
-        wait_for(
-            "webhook request in the server's access log",
-            lambda: "POST /api/v1/alerts/alertmanager" in (logs / "server.log").read_text(),
-            120,
-            demo,
-            logs,
-        )
+
+        # The incident hint runs as printed and lists the page as an open incident.
+        hint = next(line for line in summary.splitlines() if " incidents --server-url " in line)
+        hint = hint.split(": ", 1)[1]
+
+        def incident() -> dict[str, Any] | None:
+            listed = subprocess.run(
+                [*shlex.split(hint), "-o", "json"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert listed.returncode == 0, listed.stderr
+            return next(
+                (
+                    i
+                    for i in json.loads(listed.stdout)
+                    if i["status"] == "firing" and i["slo"] == "orders-availability"
+                ),
+                None,
+            )
+
+        opened = wait_for("an open incident for the page", incident, 120, demo, logs)
+
+        def delivered() -> list[dict[str, Any]]:
+            lines = (logs / "inbox.log").read_text().splitlines()
+            return [
+                entry
+                for entry in map(json.loads, lines)
+                if entry["headline"].startswith(f"[sloctl] #{opened['id']} page:")
+            ]
+
+        pages = wait_for("the page in the demo's inbox", delivered, 60, demo, logs)
+        people = {
+            p["id"] for p in yaml.safe_load((ROOT / "oncall.yaml").read_text())["spec"]["people"]
+        }
+        assert {p["to"] for p in pages} <= people, pages
+        # The terminal shows it too.
+        assert f"#{opened['id']} page:" in (tmp_path / "demo.err").read_text()
     finally:
         if demo.poll() is None:
             os.kill(demo.pid, signal.SIGTERM)
@@ -184,16 +223,39 @@ def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path)
 def test_demo_work_directory_is_prepared_from_the_specs(tmp_path: Path):
     """Before any process starts: tokens, routing to the server, rules, Prometheus config."""
     promtool = require_binary("promtool")
-    ports = {"orders": 1801, "server": 1808, "prometheus": 1909, "alertmanager": 1903}
-    runner = Demo(DemoConfig(workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports), print)
+    ports = {
+        "orders": 1801,
+        "server": 1808,
+        "prometheus": 1909,
+        "alertmanager": 1903,
+        "inbox": 1899,
+    }
+    config = DemoConfig(
+        workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports, oncall_config=ROOT / "oncall.yaml"
+    )
+    runner = Demo(config, print)
     runner.prepare()
+
+    # The server's copy of the on-call file: valid, every channel to the inbox, nothing else.
+    copy = load_oncall(tmp_path / "oncall.yaml")
+    original = load_oncall(ROOT / "oncall.yaml")
+    assert [p.id for p in copy.people] == [p.id for p in original.people]
+    channels = [(p.id, c) for p in copy.people for c in p.channels]
+    channels += [(f"team-{t.id}", t.channel) for t in copy.teams if t.channel]
+    kinds = {p.id: [c.kind for c in p.channels] for p in original.people}
+    kinds |= {f"team-{t.id}": [t.channel.kind] for t in original.teams if t.channel}
+    assert len(channels) == sum(map(len, kinds.values()))
+    for owner, channel in channels:
+        assert channel.kind in ("slack", "webhook")
+        assert channel.url.startswith(f"http://127.0.0.1:1899/{owner}/"), channel
+        assert channel.url.rsplit("/", 1)[1] in kinds[owner]
 
     for name in ("api", "webhook", "admin"):
         token = tmp_path / f"{name}-token"
         assert token.stat().st_mode & 0o777 == 0o600
         assert len(token.read_text()) >= 32
     tokens = dict(runner.tokens)
-    Demo(DemoConfig(workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports), print).prepare()
+    Demo(config, print).prepare()
     assert {n: (tmp_path / f"{n}-token").read_text() for n in tokens} == tokens, "tokens are kept"
 
     manager = yaml.safe_load((tmp_path / "rules" / "alertmanager.yml").read_text())
@@ -221,3 +283,55 @@ def test_demo_work_directory_is_prepared_from_the_specs(tmp_path: Path):
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS: 1 rule files found" in check.stdout
+
+
+@pytest.mark.parametrize("how", [signal.SIGHUP, signal.SIGKILL], ids=["SIGHUP", "SIGKILL"])
+def test_demo_leaves_no_process_behind_when_its_terminal_closes_or_it_is_killed(
+    tmp_path: Path, how: signal.Signals
+):
+    """Stopped while it waits for Prometheus (a stand-in that never gets ready).
+
+    SIGHUP stops every child as Ctrl-C does; after SIGKILL, which the demo
+    cannot catch, the kernel signals each child that its parent died.
+    """
+    require_binary("alertmanager")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "prometheus").write_text("#!/bin/sh\nexec sleep 600\n")
+    (fake / "prometheus").chmod(0o755)
+    env = clean_env(PATH=f"{fake}{os.pathsep}{os.environ['PATH']}")
+    workdir = tmp_path / "demo"
+    args = [sys.executable, "-m", "sloctl", "demo", "--workdir", str(workdir)]
+    args += [f"--{name}-port={free_port()}" for name in DEFAULT_PORTS]
+    err_path = tmp_path / "demo.err"
+    with err_path.open("wb") as err:
+        demo = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
+        )
+    try:
+        wait_for(
+            "the stand-in Prometheus to start",
+            lambda: "starting prometheus" in err_path.read_text(),
+            90,
+            demo,
+            workdir / "logs",
+        )
+        started = descendants(demo.pid)
+        # orders, server, alertmanager, the stand-in (the inbox is a thread of the demo)
+        assert len(started) == 4, started
+        os.kill(demo.pid, how)
+        code = demo.wait(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    if how == signal.SIGHUP:
+        assert code == 0, err_path.read_text()
+        assert "stopping the demo" in err_path.read_text()
+    deadline = time.monotonic() + 20
+    while (left := [pid for pid in started if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:  # not to leave them to the tests after this one
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left behind: {left}"
