@@ -8,6 +8,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := prometheus prometheus-alertmanager chromium wrk
+# Present when systemd runs the host (sd_booted(3)).
+SYSTEMD_RUN_DIR ?= /run/systemd/system
 
 .PHONY: setup system-deps lint format test pytest unit integration demo bench clean \
 	lint-python security manifests lock audit image gate kind-up k8s-render k8s-dev-secrets k8s-deploy \
@@ -22,13 +24,23 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 # Prometheus/promtool, Alertmanager/amtool, Chromium (web page tests) and wrk (bench/)
-# from Debian, when missing.
+# from Debian, when missing. On a host run by systemd, Debian starts Prometheus and
+# Alertmanager as services on 9090 and 9093, where docker-compose's would go: the
+# ones installed here are only binaries for the tests and the demo, so their
+# services are stopped and disabled (never those of a Prometheus installed before).
 system-deps:
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
 		|| ! command -v chromium >/dev/null || ! command -v wrk >/dev/null; then \
+		fresh=""; \
+		command -v prometheus >/dev/null || fresh="prometheus"; \
+		command -v prometheus-alertmanager >/dev/null || fresh="$$fresh prometheus-alertmanager"; \
 		echo "installing $(DEBIAN_PACKAGES) from Debian"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) && \
+		if [ -n "$$fresh" ] && [ -d $(SYSTEMD_RUN_DIR) ]; then \
+			echo "stopping and disabling the services Debian started:$$fresh (systemctl enable --now to keep them)"; \
+			$(SUDO) systemctl disable --now $$fresh; \
+		fi; \
 	fi
 
 lint: lint-python security manifests
