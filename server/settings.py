@@ -13,7 +13,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -148,6 +155,12 @@ class Settings(BaseSettings):
     elasticsearch_api_key: SecretStr | None = Field(
         None, description="Elasticsearch API key (base64 id:key), sent as ApiKey."
     )
+    elasticsearch_username: str | None = Field(
+        None, description="Elasticsearch user for basic auth (with elasticsearch_password)."
+    )
+    elasticsearch_password: SecretStr | None = Field(
+        None, description="Elasticsearch password for basic auth; any characters, unlike in a URL."
+    )
     kibana_url: str | None = Field(
         None, description="Kibana as browsers reach it; logs links go to Discover when set."
     )
@@ -233,6 +246,21 @@ class Settings(BaseSettings):
                 value = json.loads(value) if value.strip() else {}
             except json.JSONDecodeError as err:
                 raise ValueError(f"not a JSON object of header names to values: {err}") from err
+        return value
+
+    @field_validator("elasticsearch_username")
+    @classmethod
+    def _one_way_into_elasticsearch(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("elasticsearch_api_key") is not None:
+            raise ValueError("set either an API key or a user and password, not both")
+        return value
+
+    @field_validator("elasticsearch_password")
+    @classmethod
+    def _password_with_user(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # (a user refused already has its own error)
+        if value is not None and info.data.get("elasticsearch_username", "-") is None:
+            raise ValueError("needs SLOCTL_SERVER_ELASTICSEARCH_USERNAME")
         return value
 
     @field_validator("evidence_defaults", mode="before")

@@ -27,6 +27,7 @@ def backends_from_settings(settings: Settings) -> EvidenceBackends:
     """Adapters for every backend whose URL is set."""
     timeout = settings.evidence_timeout
     api_key = settings.elasticsearch_api_key
+    user, password = settings.elasticsearch_username, settings.elasticsearch_password
     return EvidenceBackends(
         exemplars=PrometheusExemplars(
             settings.prometheus_url,
@@ -44,6 +45,9 @@ def backends_from_settings(settings: Settings) -> EvidenceBackends:
                 settings.elasticsearch_url,
                 timeout=timeout,
                 api_key=api_key.get_secret_value() if api_key else None,
+                basic_auth=(user, password.get_secret_value() if password else "")
+                if user
+                else None,
             ),
             url=settings.elasticsearch_url,
         )

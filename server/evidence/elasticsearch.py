@@ -251,10 +251,21 @@ def parse_error_logs(body: Mapping[str, Any]) -> ErrorLogs:
 # ----------------------------------------------------------------- client
 
 
-def make_client(url: str, *, timeout: float, api_key: str | None = None) -> Elasticsearch:
+def make_client(
+    url: str,
+    *,
+    timeout: float,
+    api_key: str | None = None,
+    basic_auth: tuple[str, str] | None = None,
+) -> Elasticsearch:
     """An elasticsearch-py client that fails fast: no retries, one request timeout."""
     return Elasticsearch(
-        url, request_timeout=timeout, max_retries=0, retry_on_timeout=False, api_key=api_key
+        url,
+        request_timeout=timeout,
+        max_retries=0,
+        retry_on_timeout=False,
+        api_key=api_key,
+        basic_auth=basic_auth,
     )
 
 

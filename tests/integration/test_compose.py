@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from sample_service.logs import timestamp
+from server.settings import Settings, env_name
 from sloctl.durations import parse_duration
 from sloctl.spec.loader import load_specs
 from tests.helpers import ROOT, require_binary
@@ -186,6 +187,15 @@ def test_secrets_come_from_the_environment_without_defaults():
         assert re.search(rf"\$\{{{secret['environment']}:\?", text), (
             f"{secret['environment']} must also be required (${{VAR:?}}) so compose stops early"
         )
+
+
+def test_the_server_is_given_only_settings_it_has():
+    """A misspelt variable would be ignored, and the setting silently left at its default."""
+    known = {env_name(name, field) for name, field in Settings.model_fields.items()}
+    known |= {f"{name}_FILE" for name in known}
+    given = set(services()["server"]["environment"])
+    assert "SLOCTL_SERVER_ELASTICSEARCH_PASSWORD" in given
+    assert sorted(given - known) == []
 
 
 def test_published_ports_listen_on_loopback_only():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -9,8 +10,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from server.errors import EvidenceBackendError
+from server.evidence import backends_from_settings
 from server.evidence.elasticsearch import ElasticsearchLogs, make_client
 from server.evidence.model import LogQuery
+from server.settings import Settings
+from tests.helpers import scrub_env
 from tests.support.clock import NOW
 from tests.support.elasticsearch_double import ElasticsearchDouble
 from tests.support.http_double import serve
@@ -270,3 +274,30 @@ def test_query_error_names_the_reason(es, logs):
     )
     with pytest.raises(EvidenceBackendError, match="HTTP 400: the double reads only field:value"):
         logs.error_logs(query)
+
+
+@pytest.mark.parametrize(
+    ("variables", "authorization"),
+    [
+        (
+            {"USERNAME": "elastic", "PASSWORD": "p@ss/w#rd:1"},
+            "Basic " + base64.b64encode(b"elastic:p@ss/w#rd:1").decode(),
+        ),
+        ({"API_KEY": "aWQ6a2V5"}, "ApiKey aWQ6a2V5"),
+        ({}, None),
+    ],
+    ids=["user-and-password", "api-key", "none"],
+)
+def test_the_server_settings_credentials_reach_elasticsearch(
+    es, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], authorization: str | None
+):
+    """A password with characters a URL cannot hold, given on its own (docker-compose's way)."""
+    scrub_env(monkeypatch)
+    monkeypatch.setenv("SLOCTL_SERVER_ELASTICSEARCH_URL", es.url)
+    for name, value in variables.items():
+        monkeypatch.setenv(f"SLOCTL_SERVER_ELASTICSEARCH_{name}", value)
+    logs = backends_from_settings(Settings()).logs
+    assert logs is not None
+    logs.error_logs(QUERY)
+    (request,) = es.searches()
+    assert request.headers.get("authorization") == authorization

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from server.settings import DEFAULT_DATABASE_URL, Settings
+from server.settings import DEFAULT_DATABASE_URL, Settings, describe_error
 from server.store.db import database_url
 
 
@@ -104,3 +106,27 @@ def test_settings_repr_masks_url_passwords_and_headers():
     assert "http://elastic:**********@es:9200" in text  # pragma: allowlist secret
     used = "postgresql://app:dbpassword@db/orders"  # pragma: allowlist secret
     assert settings.database_url == used  # the code uses the URL as it is
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"PASSWORD": "pw"},
+            "elasticsearch_password: .*needs SLOCTL_SERVER_ELASTICSEARCH_USERNAME",
+        ),
+        (
+            {"API_KEY": "aWQ6a2V5", "USERNAME": "elastic", "PASSWORD": "pw"},
+            "elasticsearch_username: .*either an API key or a user and password",
+        ),
+    ],
+)
+def test_elasticsearch_credentials_are_one_kind(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+):
+    for name, value in variables.items():
+        monkeypatch.setenv(f"SLOCTL_SERVER_ELASTICSEARCH_{name}", value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    described = describe_error(caught.value)
+    assert re.match(message, described), described
