@@ -9,6 +9,34 @@ from tests.helpers import ROOT
 
 PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
 
+# The keys Grafana's v1 provisioning reads (the yaml tags of its configsV1,
+# upsertDataSourceFromConfigV1 and the dashboards' configs and file options);
+# Grafana ignores any other key, so a misspelt one would be lost in silence.
+DATASOURCES_FILE_KEYS = {"apiVersion", "datasources", "deleteDatasources"}
+DATASOURCE_KEYS = {
+    "orgId", "orgName", "version", "name", "type", "access", "url", "user", "database",
+    "basicAuth", "basicAuthUser", "withCredentials", "isDefault", "correlations", "jsonData",
+    "secureJsonData", "editable", "uid",
+}  # fmt: skip
+PROVIDERS_FILE_KEYS = {"apiVersion", "providers"}
+PROVIDER_KEYS = {
+    "name", "type", "orgId", "folder", "folderUid", "editable", "options", "disableDeletion",
+    "updateIntervalSeconds", "allowUiUpdates",
+}  # fmt: skip
+FILE_PROVIDER_OPTIONS = {"path", "foldersFromFilesStructure"}
+
+
+def test_every_key_is_one_grafana_reads():
+    data = yaml.safe_load((PROVISIONING / "datasources" / "sloctl.yaml").read_text())
+    assert set(data) <= DATASOURCES_FILE_KEYS
+    for source in data["datasources"]:
+        assert set(source) <= DATASOURCE_KEYS, source["name"]
+    data = yaml.safe_load((PROVISIONING / "dashboards" / "sloctl.yaml").read_text())
+    assert set(data) <= PROVIDERS_FILE_KEYS
+    for provider in data["providers"]:
+        assert set(provider) <= PROVIDER_KEYS, provider["name"]
+        assert set(provider["options"]) <= FILE_PROVIDER_OPTIONS, provider["name"]
+
 
 def test_datasources_match_what_the_dashboards_select():
     data = yaml.safe_load((PROVISIONING / "datasources" / "sloctl.yaml").read_text())
