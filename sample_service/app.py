@@ -75,6 +75,7 @@ def create_app(
         level=settings.log_level,
         stream=log_stream,
         log_file=settings.log_file,
+        flush_interval=settings.log_flush_interval,
     )
 
     @asynccontextmanager

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sample_service import SERVICE_NAME
 from sample_service.faults import Fault
+from sample_service.logs import FLUSH_INTERVAL_S
 
 #: Used when ``DATABASE_URL`` is unset: a SQLite file under ./var/ (git-ignored).
 DEFAULT_DATABASE_URL = "sqlite:///var/orders.db"
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     #: Also write the JSON logs to this file (for a log shipper), rotated at 10 MB.
     log_file: Path | None = None
     log_level: str = "INFO"
+    #: Longest a log line waits before the writer thread writes it (sooner when 256 wait).
+    log_flush_interval: Annotated[float, Field(gt=0, le=3600)] = FLUSH_INTERVAL_S
     #: Run the Alembic migrations when the app starts.
     migrate_on_start: bool = True
     #: Threads that run endpoints and database calls at once (anyio's default is 40).

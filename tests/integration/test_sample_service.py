@@ -37,6 +37,7 @@ from sqlalchemy import inspect
 from sample_service.__main__ import main as sample_main
 from sample_service.app import create_app
 from sample_service.db import downgrade, make_engine, migrate
+from sample_service.logs import LOGGER_NAME
 from sample_service.metrics import LATENCY_BUCKETS
 from sample_service.settings import Settings
 from sloctl.promql import find_selectors, format_number, parse_selector
@@ -649,3 +650,22 @@ def test_worker_threads_bound_the_endpoints_running_at_once(tmp_path: Path):
     assert Settings(worker_threads=40).worker_threads == 40
     with pytest.raises(ValidationError, match="worker_threads"):
         Settings(worker_threads=0)
+
+
+def test_log_flush_interval_is_how_long_a_line_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``ORDERS_LOG_FLUSH_INTERVAL``: how long lines wait for the writer (or a full batch)."""
+    monkeypatch.setenv("ORDERS_LOG_FLUSH_INTERVAL", "3600")
+    log = io.StringIO()
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path / 'orders.db'}"), log_stream=log, environ={}
+    )
+    with serve_app(app) as url:
+        assert httpx.get(f"{url}/orders").status_code == 200
+        time.sleep(0.5)  # five default intervals
+        assert log.getvalue() == ""
+        logging.getLogger(LOGGER_NAME).handlers[0].flush()
+        assert '"http.route": "/orders"' in log.getvalue()
+    with pytest.raises(ValidationError, match="log_flush_interval"):
+        Settings(log_flush_interval=0)
