@@ -12,6 +12,14 @@ with the encoded form of each repeated attribute kept (a service's spans
 repeat the same keys and mostly the same values), a span costs a few
 microseconds (docs/benchmarks.md, instrumentation).
 
+Spans made by the service's own recorder (``sample_service.spans``) say
+more than a ``ReadableSpan`` can: the attributes as they were made (a
+statement's set, shared by all its spans, is encoded once) and whether the
+span has no events, links or drops at all, so those are not looked for.
+Statuses, which are the same few objects again and again, are also kept by
+identity. The service's server and query spans cost 38 and 24 thousand
+machine instructions each this way, against 56 and 54 thousand without.
+
 The bytes decode to the same ``ExportTraceServiceRequest`` the library
 builds, field for field (tests/unit/test_sample_otlp.py compares them on
 spans with every kind of attribute, events, links, statuses and parents).
@@ -36,7 +44,9 @@ from typing import Any
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
-from opentelemetry.trace import SpanContext, SpanKind
+from opentelemetry.trace import SpanContext, SpanKind, Status
+
+from sample_service.spans import FinishedSpan, SharedAttributes
 
 _logger = logging.getLogger(__name__)
 
@@ -58,6 +68,12 @@ _SMALL = [bytes((n,)) for n in range(0x80)]
 _fixed64 = struct.Struct("<Q").pack
 _fixed32 = struct.Struct("<I").pack
 _double = struct.Struct("<d").pack
+#: ``start_time_unix_nano`` and ``end_time_unix_nano`` with their tags, in one call.
+_times = struct.Struct("<BQBQ").pack
+#: The kind field of each ``SpanKind``, by the member's identity (an Enum hashes in Python).
+_KIND_FIELDS = {id(kind): b"\x30" + _SMALL[number] for kind, number in _KINDS.items()}
+#: Encoded parts kept by the identity of the object they encode (held, so the id stays its).
+_IDENTITY_CACHE_SIZE = 256
 
 
 def _varint(n: int) -> bytes:
@@ -109,6 +125,39 @@ class SpanEncoder:
 
     def __init__(self) -> None:
         self._attributes: dict[tuple[str, type, Any], bytes] = {}
+        #: Attribute sets shared by many spans (a statement's, made once) and statuses.
+        self._by_identity: dict[int, tuple[object, bytes]] = {}
+
+    def _kept(self, thing: object) -> bytes | None:
+        entry = self._by_identity.get(id(thing))
+        return entry[1] if entry is not None and entry[0] is thing else None
+
+    def _keep(self, thing: object, encoded: bytes) -> bytes:
+        if len(self._by_identity) >= _IDENTITY_CACHE_SIZE:
+            self._by_identity.clear()
+        self._by_identity[id(thing)] = (thing, encoded)
+        return encoded
+
+    def span_attributes(self, attributes: Mapping[str, Any] | None) -> bytes:
+        """A span's attributes; a read-only set shared by many spans is encoded once."""
+        if type(attributes) is not SharedAttributes:
+            return self.attributes(b"\x4a", attributes)
+        kept = self._kept(attributes)
+        if kept is None:
+            kept = self._keep(attributes, self.attributes(b"\x4a", attributes))
+        return kept
+
+    def status(self, status: Status) -> bytes:
+        """The ``status`` field (the same few statuses again and again: kept by identity)."""
+        kept = self._kept(status)
+        if kept is None:
+            body = b""
+            if status.description:
+                body = _field(b"\x12", status.description.encode())
+            if status.status_code.value:
+                body += b"\x18" + _SMALL[status.status_code.value]
+            kept = self._keep(status, _field(b"\x7a", body))
+        return kept
 
     def attributes(self, tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
         """Each attribute as a ``KeyValue`` field numbered ``tag``; bad ones logged, left out."""
@@ -143,56 +192,62 @@ class SpanEncoder:
             raise ValueError(f"span {span.name!r} has no span context")
         parent = span.parent
         parts = [
-            b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
-            b"\x12\x08" + context.span_id.to_bytes(8, "big"),
+            b"\x0a\x10"
+            + context.trace_id.to_bytes(16, "big")
+            + b"\x12\x08"
+            + context.span_id.to_bytes(8, "big")
         ]
         if context.trace_state:
             state = ",".join([f"{k}={v}" for k, v in context.trace_state.items()])
             parts.append(_field(b"\x1a", state.encode()))
         if parent is not None:
             parts.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
-        if span.name:
-            parts.append(_field(b"\x2a", span.name.encode()))
-        parts.append(b"\x30" + _SMALL[_KINDS[span.kind]])
-        if span.start_time:
-            parts.append(b"\x39" + _fixed64(span.start_time))
-        if span.end_time:
-            parts.append(b"\x41" + _fixed64(span.end_time))
-        parts.append(self.attributes(b"\x4a", span.attributes))
-        if span.dropped_attributes:
-            parts.append(b"\x50" + _varint(span.dropped_attributes))
-        for event in span.events:
-            body = b"\x09" + _fixed64(event.timestamp)
-            if event.name:
-                body += _field(b"\x12", event.name.encode())
-            body += self.attributes(b"\x1a", event.attributes)
-            if event.dropped_attributes:
-                body += b"\x20" + _varint(event.dropped_attributes)
-            parts.append(_field(b"\x5a", body))
-        if span.dropped_events:
-            parts.append(b"\x60" + _varint(span.dropped_events))
-        for link in span.links:
-            linked = link.context
-            body = (
-                b"\x0a\x10"
-                + linked.trace_id.to_bytes(16, "big")
-                + b"\x12\x08"
-                + linked.span_id.to_bytes(8, "big")
-                + self.attributes(b"\x22", link.attributes)
-            )
-            if link.dropped_attributes:
-                body += b"\x28" + _varint(link.dropped_attributes)
-            parts.append(_field(b"\x6a", body + b"\x35" + _fixed32(_flags(linked))))
-        if span.dropped_links:
-            parts.append(b"\x70" + _varint(span.dropped_links))
-        status = span.status
-        body = b""
-        if status.description:
-            body = _field(b"\x12", status.description.encode())
-        if status.status_code.value:
-            body += b"\x18" + _SMALL[status.status_code.value]
-        parts.append(_field(b"\x7a", body))
-        parts.append(b"\x85\x01" + _fixed32(_flags(parent)))
+        name = span.name
+        if name:
+            parts.append(_field(b"\x2a", name.encode()))
+        parts.append(_KIND_FIELDS[id(span.kind)])
+        start, end = span.start_time, span.end_time
+        if start and end:
+            parts.append(_times(0x39, start, 0x41, end))
+        elif start:
+            parts.append(b"\x39" + _fixed64(start))
+        elif end:
+            parts.append(b"\x41" + _fixed64(end))
+        if type(span) is FinishedSpan:  # the attributes as made, and maybe nothing more
+            parts.append(self.span_attributes(span.mapping))
+            full = not span.plain
+        else:
+            parts.append(self.span_attributes(span.attributes))
+            full = True
+        if full:  # dropped counts, events and links
+            if span.dropped_attributes:
+                parts.append(b"\x50" + _varint(span.dropped_attributes))
+            for event in span.events:
+                body = b"\x09" + _fixed64(event.timestamp)
+                if event.name:
+                    body += _field(b"\x12", event.name.encode())
+                body += self.attributes(b"\x1a", event.attributes)
+                if event.dropped_attributes:
+                    body += b"\x20" + _varint(event.dropped_attributes)
+                parts.append(_field(b"\x5a", body))
+            if span.dropped_events:
+                parts.append(b"\x60" + _varint(span.dropped_events))
+            for link in span.links:
+                linked = link.context
+                body = (
+                    b"\x0a\x10"
+                    + linked.trace_id.to_bytes(16, "big")
+                    + b"\x12\x08"
+                    + linked.span_id.to_bytes(8, "big")
+                    + self.attributes(b"\x22", link.attributes)
+                )
+                if link.dropped_attributes:
+                    body += b"\x28" + _varint(link.dropped_attributes)
+                parts.append(_field(b"\x6a", body + b"\x35" + _fixed32(_flags(linked))))
+            if span.dropped_links:
+                parts.append(b"\x70" + _varint(span.dropped_links))
+        parts.append(self.status(span.status))
+        parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
     def encode(self, spans: Sequence[ReadableSpan]) -> bytes:
@@ -245,6 +300,11 @@ def _group(
     encoded = []
     scopes.append((scope, encoded))
     return encoded
+
+
+#: The ``flags`` field of a span whose parent is local (or none), and remote.
+_FLAGS_LOCAL = b"\x85\x01" + _fixed32(_HAS_IS_REMOTE)
+_FLAGS_REMOTE = b"\x85\x01" + _fixed32(_HAS_IS_REMOTE | _IS_REMOTE)
 
 
 def _flags(parent: SpanContext | None) -> int:

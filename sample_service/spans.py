@@ -99,6 +99,34 @@ def child_sampling(sampler: object) -> tuple[bool, bool] | None:
 
 
 _SCALARS = (str, int, float, bool)
+#: A status is immutable: every span starts with this one (the SDK's ReadableSpan shares one too).
+_UNSET = Status(StatusCode.UNSET)
+
+
+class SharedAttributes(BoundedAttributes):
+    """Read-only attributes made once and shared by many spans (:meth:`SpanRecorder.attributes`).
+
+    Its own type, so the OTLP encoder knows it may encode such a set once
+    (``sample_service.otlp``) and reuse the bytes for every span that shares it.
+    """
+
+    def __init__(self, maxlen: int | None, attributes: Attributes, max_value_len: int | None):
+        super().__init__(maxlen, attributes, immutable=True, max_value_len=max_value_len)
+
+
+class FinishedSpan(ReadableSpan):
+    """The ``ReadableSpan`` a :class:`SpanRecorder` hands the span processors.
+
+    It is the SDK's, with two facts for the OTLP encoder (``sample_service.otlp``):
+    ``mapping``, the attributes as they were given (``attributes`` wraps them
+    in a new read-only view at every read, so a set shared by many spans could
+    not be known again), and ``plain``: no events, no links, nothing dropped.
+    """
+
+    def __init__(self, *args: Any, mapping: Mapping[str, AnyValue], plain: bool, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.mapping = mapping
+        self.plain = plain
 
 
 class RecordedSpan(trace.Span):
@@ -139,7 +167,7 @@ class RecordedSpan(trace.Span):
         self._dropped = 0
         self._events: BoundedList[Event] | None = None
         self._links: BoundedList[Link] | None = None
-        self._status = Status(StatusCode.UNSET)
+        self._status = _UNSET
         self._start = start
         self._end: int | None = None
         if attributes:
@@ -248,7 +276,7 @@ class RecordedSpan(trace.Span):
             bounded.dropped = self._dropped
             attributes = bounded
         recorder.processor.on_end(
-            ReadableSpan(
+            FinishedSpan(
                 self._name,
                 self._context,
                 self._parent,
@@ -261,6 +289,8 @@ class RecordedSpan(trace.Span):
                 start_time=self._start,
                 end_time=self._end,
                 instrumentation_scope=recorder.scope,
+                mapping=attributes,
+                plain=not self._dropped and self._events is None and self._links is None,
             )
         )
 
@@ -423,12 +453,11 @@ class SpanRecorder:
             return None
         return bool(parent.trace_flags.sampled) or self.unsampled_parent
 
-    def attributes(self, values: Mapping[str, Any]) -> BoundedAttributes:
+    def attributes(self, values: Mapping[str, Any]) -> SharedAttributes:
         """``values`` cleaned and bounded as for a span, read-only: made once, shared."""
-        return BoundedAttributes(
+        return SharedAttributes(
             self.limits.max_span_attributes,
             values,
-            immutable=True,
             max_value_len=self.limits.max_span_attribute_length,
         )
 
@@ -450,7 +479,7 @@ class SpanRecorder:
             parent.trace_id, self.ids.generate_span_id(), False, flags, parent.trace_state
         )
         self.processor.on_end(
-            ReadableSpan(
+            FinishedSpan(
                 name,
                 context,
                 parent,
@@ -460,5 +489,7 @@ class SpanRecorder:
                 start_time=start,
                 end_time=time.time_ns() if end is None else end,
                 instrumentation_scope=self.scope,
+                mapping=attributes,
+                plain=not getattr(attributes, "dropped", 0),
             )
         )

@@ -16,7 +16,7 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -34,6 +34,7 @@ from opentelemetry.trace import (
 
 from sample_service import otlp
 from sample_service.otlp import LeanOTLPSpanExporter, SpanEncoder
+from sample_service.spans import FinishedSpan, SpanRecorder
 from sample_service.tracing import make_tracer_provider
 from tests.support.http_double import serve
 from tests.support.receivers import ChatReceiver
@@ -131,6 +132,58 @@ def test_the_kept_attributes_give_the_same_bytes_on_every_batch(monkeypatch: pyt
     small = SpanEncoder()
     assert small.encode(spans) == first
     assert len(small._attributes) <= 5
+
+
+def recorder_spans(limits: SpanLimits | None = None) -> list[ReadableSpan]:
+    """Spans as the service makes them (sample_service.spans): plain ones and every other kind."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "orders"}), span_limits=limits
+    )
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    recorder = SpanRecorder.of(provider.get_tracer("sample_service", "1.0.0"))
+    assert recorder is not None
+    shared = recorder.attributes({"db.system.name": "sqlite", "db.query.text": "SELECT 1"})
+    for i in range(30):
+        parent = set_span_in_context(NonRecordingSpan(REMOTE)) if i % 3 == 0 else None
+        span = recorder.start(
+            "GET",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={"url.path": f"/orders/{i}", "server.port": 8000, "a": "x" * i},
+            links=[Link(REMOTE, {"link.kind": "follows"})] if i % 5 == 0 else (),
+        )
+        recorder.child("SELECT", SpanKind.CLIENT, span.get_span_context(), shared, 1, 2)
+        if i % 4 == 0:
+            span.record_exception(ValueError("bad ü"))
+            span.set_status(Status(StatusCode.ERROR, "ValueError: bad ü"))
+        elif i % 2:
+            span.set_status(Status(StatusCode.OK))
+        span.set_attributes({"http.response.status_code": 200, "extra.one": i, "extra.two": i})
+        span.end()
+    return list(memory.get_finished_spans())
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [None, SpanLimits(max_span_attributes=3, max_span_attribute_length=4)],
+    ids=["default-limits", "attributes-dropped"],
+)
+def test_spans_of_the_service_recorder_decode_to_what_the_library_encodes(
+    monkeypatch: pytest.MonkeyPatch, limits: SpanLimits | None
+):
+    spans = recorder_spans(limits)
+    assert {type(s) for s in spans} == {FinishedSpan}
+    plain = {s.context.span_id for s in spans if s.plain}  # type: ignore[attr-defined]
+    assert 0 < len(plain) < len(spans)  # events, links and drops are not plain
+    if limits is not None:  # five attributes on three places: every server span dropped some
+        assert not plain & {s.context.span_id for s in spans if s.kind == SpanKind.SERVER}
+    encoder = SpanEncoder()
+    first = encoder.encode(spans)
+    assert encoder.encode(spans) == first  # the shared attributes and statuses kept
+    assert_same_as_library(spans, encoder)
+    monkeypatch.setattr(otlp, "_IDENTITY_CACHE_SIZE", 2)
+    assert SpanEncoder().encode(spans) == first
 
 
 def test_one_and_true_and_their_tuples_are_not_mistaken_for_each_other():
