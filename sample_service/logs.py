@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from opentelemetry import trace
 
@@ -44,6 +44,10 @@ BATCH_LINES = 256
 ECS_VERSION = "8.11.0"
 #: One encoder for every line: ``json.dumps(doc, default=str)`` makes a new one each call.
 _ENCODER = json.JSONEncoder(default=str)
+#: The C function json writes a string with (ensure_ascii): quoted, escaped.
+_quote = json.encoder.encode_basestring_ascii
+#: ``event.dataset`` of the access line, one per answered request.
+ACCESS_DATASET = "orders.access"
 
 
 def timestamp(created: float) -> str:
@@ -63,6 +67,20 @@ class EcsJsonFormatter(logging.Formatter):
         super().__init__()
         self.service_name = service_name
         self.second = (-1, "")  # the last whole second and its text, for timestamps
+        # What every line has after its message, as JSON.
+        self._after_message = (
+            f'"service.name": {_quote(service_name)}, "ecs.version": {_quote(ECS_VERSION)}, '
+        )
+        #: Quoted texts that come again and again: levels, loggers, methods, routes.
+        self._quoted: dict[str, str] = {}
+
+    def _quote_known(self, text: str) -> str:
+        quoted = self._quoted.get(text)
+        if quoted is None:
+            if len(self._quoted) >= 1024:  # routes and methods are few; never let it grow
+                self._quoted.clear()
+            quoted = self._quoted[text] = _quote(text)
+        return quoted
 
     def timestamp(self, created: float) -> str:
         """As :func:`timestamp`; the date and time of day are worked out once a second."""
@@ -96,6 +114,30 @@ class EcsJsonFormatter(logging.Formatter):
         doc.update(fields)
         return _ENCODER.encode(doc)
 
+    def access_line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        access: AccessFields,
+    ) -> str:
+        """:meth:`line` of a request's access line (``access`` has its ids), the same text.
+
+        Written as a template rather than a dict for the JSON encoder: the line
+        is logged for every request, and most of it is the same every time.
+        """
+        method, status, route, path, duration, trace_id, span_id = access
+        known = self._quote_known
+        return (
+            f'{{"@timestamp": "{self.timestamp(created)}", "log.level": {known(level)}, '
+            f'"log.logger": {known(logger)}, "message": {_quote(message)}, '
+            f'{self._after_message}"event.dataset": "{ACCESS_DATASET}", '
+            f'"event.duration": {duration}, "http.request.method": {known(method)}, '
+            f'"http.response.status_code": {status}, "http.route": {known(route)}, '
+            f'"url.path": {_quote(path)}, "trace.id": "{trace_id}", "span.id": "{span_id}"}}'
+        )
+
     def format(self, record: logging.LogRecord) -> str:
         extra = getattr(record, "ecs", None)
         fields = dict(extra) if isinstance(extra, dict) else {}
@@ -120,6 +162,51 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: Mapping
         handlers[0].write(level, logger.name, message, fields)
     else:
         logger.log(level, "%s", message, extra={"ecs": fields})
+
+
+class AccessFields(NamedTuple):
+    """What an access line says of its request, beyond the time, level and message."""
+
+    method: str
+    status: int
+    route: str
+    path: str
+    #: Nanoseconds from request to answer.
+    duration: int
+    #: The request's trace and span (None: not traced, as with ``OTEL_SDK_DISABLED``).
+    trace_id: str | None
+    span_id: str | None
+
+    def fields(self) -> dict[str, str | int]:
+        """The ECS fields of the line, for :func:`log_fields`."""
+        fields: dict[str, str | int] = {
+            "event.dataset": ACCESS_DATASET,
+            "event.duration": self.duration,
+            "http.request.method": self.method,
+            "http.response.status_code": self.status,
+            "http.route": self.route,
+            "url.path": self.path,
+        }
+        if self.trace_id is not None and self.span_id is not None:
+            fields["trace.id"] = self.trace_id
+            fields["span.id"] = self.span_id
+        return fields
+
+
+def log_access(logger: logging.Logger, level: int, message: str, access: AccessFields) -> None:
+    """:func:`log_fields` of an access line: the same line, written from a template."""
+    if not logger.isEnabledFor(level):
+        return
+    handlers = logger.handlers
+    if access.trace_id is None or access.span_id is None or len(handlers) != 1:
+        log_fields(logger, level, message, access.fields())
+        return
+    handler = handlers[0]
+    if not isinstance(handler, BackgroundHandler):
+        log_fields(logger, level, message, access.fields())
+    elif level >= handler.level:
+        name = logging.getLevelName(level)
+        handler.queue(handler.ecs.access_line(time.time(), name, logger.name, message, access))
 
 
 class BackgroundHandler(logging.Handler):
@@ -157,15 +244,16 @@ class BackgroundHandler(logging.Handler):
         except Exception:  # logging must not fail the caller
             self.handleError(record)
             return
-        self._queue(line)
+        self.queue(line)
 
     def write(self, level: int, logger: str, message: str, fields: Mapping[str, Any]) -> None:
         """Queue one event's line without a record (:func:`log_fields`)."""
         if level >= self.level:
             name = logging.getLevelName(level)
-            self._queue(self.ecs.line(time.time(), name, logger, message, fields))
+            self.queue(self.ecs.line(time.time(), name, logger, message, fields))
 
-    def _queue(self, line: str) -> None:
+    def queue(self, line: str) -> None:
+        """Hand ``line`` (formatted) to the writer thread."""
         self.lines.append(line)
         if len(self.lines) >= BATCH_LINES:
             self.wake.set()

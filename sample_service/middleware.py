@@ -29,9 +29,9 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sample_service.logs import log_fields
+from sample_service.logs import AccessFields, log_access
 from sample_service.metrics import UNMATCHED_ROUTE, HttpMetrics
-from sample_service.spans import SpanRecorder
+from sample_service.spans import CleanAttributes, SpanRecorder
 
 #: Paths not counted in the SLO metrics nor traced: Prometheus's scrape and health checks.
 UNMEASURED_PATHS = frozenset({"/metrics", "/healthz"})
@@ -54,15 +54,17 @@ def request_headers(scope: Scope) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
 
-def request_attributes(scope: Scope, headers: dict[str, str]) -> dict[str, Any]:
+def request_attributes(scope: Scope, headers: dict[str, str]) -> CleanAttributes:
     """The server span's request attributes (HTTP semantic conventions, stable names)."""
     method = str(scope["method"])
-    attributes: dict[str, Any] = {
-        "http.request.method": method if method in KNOWN_METHODS else "_OTHER",
-        "url.scheme": scope.get("scheme", "http"),
-        "url.path": scope["path"],
-        "network.protocol.version": scope.get("http_version", "1.1"),
-    }
+    attributes = CleanAttributes(
+        {
+            "http.request.method": method if method in KNOWN_METHODS else "_OTHER",
+            "url.scheme": str(scope.get("scheme", "http")),
+            "url.path": scope["path"],
+            "network.protocol.version": str(scope.get("http_version", "1.1")),
+        }
+    )
     if method not in KNOWN_METHODS:
         attributes["http.request.method_original"] = method
     if query := scope.get("query_string"):
@@ -123,7 +125,7 @@ class RequestTelemetryMiddleware:
         start = time.perf_counter()
         headers = request_headers(scope)
         attributes = request_attributes(scope, headers)
-        request = _Request(scope, attributes["http.request.method"])
+        request = _Request(scope, str(attributes["http.request.method"]))
         parent = propagate.extract(headers)
         span = self.start_span(
             request.span_name, context=parent, kind=SpanKind.SERVER, attributes=attributes
@@ -170,7 +172,7 @@ class RequestTelemetryMiddleware:
         route = route_of(scope)
         method = request.method
         if span.is_recording():
-            attributes: dict[str, str | int] = {"http.response.status_code": status}
+            attributes = CleanAttributes({"http.response.status_code": status})
             if route != UNMATCHED_ROUTE:
                 span.update_name(f"{request.span_name} {route}")
                 attributes["http.route"] = route
@@ -178,20 +180,12 @@ class RequestTelemetryMiddleware:
                 attributes["error.type"] = request.error_type or str(status)
                 if not request.error_type:  # an exception sets its own status
                     span.set_status(Status(StatusCode.ERROR))
-            span.set_attributes(attributes)  # one lock and one check for all of them
+            span.set_attributes(attributes)  # taken as they are (CleanAttributes)
         ids = span.get_span_context()
-        fields: dict[str, str | int] = {
-            "event.dataset": "orders.access",
-            "event.duration": int(seconds * 1e9),
-            "http.request.method": method,
-            "http.response.status_code": status,
-            "http.route": route,
-            "url.path": scope["path"],
-        }
-        trace_id = None
+        trace_id = span_id = None
         if ids.is_valid:  # the line's ids, formatted once for it and the exemplar
-            trace_id = fields["trace.id"] = trace.format_trace_id(ids.trace_id)
-            fields["span.id"] = trace.format_span_id(ids.span_id)
+            trace_id = trace.format_trace_id(ids.trace_id)
+            span_id = trace.format_span_id(ids.span_id)
         # Only a sampled trace can be looked up, so only those become exemplars.
         self.metrics.observe(
             route=route,
@@ -200,9 +194,11 @@ class RequestTelemetryMiddleware:
             seconds=seconds,
             trace_id=trace_id if ids.trace_flags.sampled else None,
         )
-        log_fields(
+        log_access(
             self.logger,
             logging.ERROR if status >= 500 else logging.INFO,
             f"{method} {route} {status} {seconds * 1000:.1f} ms",
-            fields,
+            AccessFields(
+                method, status, route, scope["path"], int(seconds * 1e9), trace_id, span_id
+            ),
         )

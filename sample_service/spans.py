@@ -98,9 +98,33 @@ def child_sampling(sampler: object) -> tuple[bool, bool] | None:
     return None
 
 
+def root_sampling(sampler: object) -> bool | None:
+    """Whether ``sampler`` samples a root span, when that does not depend on the trace id.
+
+    ``always_on`` and ``parentbased_always_on`` do, ``parentbased_always_off``
+    does not; None for the others (the ratio samplers decide by trace id).
+    """
+    if sampler is ALWAYS_ON or sampler is DEFAULT_ON:
+        return True
+    if sampler is DEFAULT_OFF:
+        return False
+    return None
+
+
 _SCALARS = (str, int, float, bool)
 #: A status is immutable: every span starts with this one (the SDK's ReadableSpan shares one too).
 _UNSET = Status(StatusCode.UNSET)
+
+
+class CleanAttributes(dict[str, AnyValue]):
+    """Attributes its maker vouches for: non-empty text keys, text, int, float or bool values.
+
+    A span takes them as they are (within the span limits) rather than
+    checking each one: the middleware's request attributes, made for every
+    request from the ASGI scope, are such a set.
+    """
+
+    __slots__ = ()
 
 
 class SharedAttributes(BoundedAttributes):
@@ -123,10 +147,9 @@ class FinishedSpan(ReadableSpan):
     not be known again), and ``plain``: no events, no links, nothing dropped.
     """
 
-    def __init__(self, *args: Any, mapping: Mapping[str, AnyValue], plain: bool, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.mapping = mapping
-        self.plain = plain
+    #: Set right after it is made (an __init__ of its own would cost a call per span).
+    mapping: Mapping[str, AnyValue]
+    plain: bool
 
 
 class RecordedSpan(trace.Span):
@@ -275,24 +298,23 @@ class RecordedSpan(trace.Span):
             bounded = BoundedAttributes(None, attributes, immutable=True)
             bounded.dropped = self._dropped
             attributes = bounded
-        recorder.processor.on_end(
-            FinishedSpan(
-                self._name,
-                self._context,
-                self._parent,
-                recorder.tracer.resource,
-                attributes,
-                () if self._events is None else self._events,
-                () if self._links is None else self._links,
-                self._kind,
-                status=self._status,
-                start_time=self._start,
-                end_time=self._end,
-                instrumentation_scope=recorder.scope,
-                mapping=attributes,
-                plain=not self._dropped and self._events is None and self._links is None,
-            )
+        finished = FinishedSpan(
+            self._name,
+            self._context,
+            self._parent,
+            recorder.tracer.resource,
+            attributes,
+            () if self._events is None else self._events,
+            () if self._links is None else self._links,
+            self._kind,
+            status=self._status,
+            start_time=self._start,
+            end_time=self._end,
+            instrumentation_scope=recorder.scope,
         )
+        finished.mapping = attributes
+        finished.plain = not self._dropped and self._events is None and self._links is None
+        recorder.processor.on_end(finished)
 
     def __exit__(
         self,
@@ -319,6 +341,17 @@ class RecordedSpan(trace.Span):
         limits = self._recorder.limits
         max_len = limits.max_span_attribute_length
         values = self._attributes
+        if (
+            type(attributes) is CleanAttributes
+            and max_len is None
+            and (
+                limits.max_span_attributes is None
+                or len(values) + len(attributes) <= limits.max_span_attributes
+            )
+            and values.keys().isdisjoint(attributes)
+        ):  # nothing to clean, truncate, drop or move: what the loop below would do
+            values.update(attributes)
+            return
         for key, value in attributes.items():
             if type(key) is not str or not key or type(value) not in _SCALARS:
                 # Not a plain scalar under a plain name: the SDK cleans it (or drops it).
@@ -378,6 +411,9 @@ class SpanRecorder:
     sampler: Sampler
     #: Whether a child of an unsampled parent is sampled (``always_on``) or not made.
     unsampled_parent: bool
+    #: Whether a root span is sampled, when the sampler says so whatever the trace id
+    #: (:func:`root_sampling`): then spans are started without asking it.
+    root: bool | None
     processor: SpanProcessor
     scope: InstrumentationScope
     ids: IdGenerator
@@ -408,6 +444,7 @@ class SpanRecorder:
             tracer,
             tracer.sampler,
             sampling[1],
+            root_sampling(tracer.sampler),
             tracer.span_processor,
             scope,
             tracer.id_generator,
@@ -433,19 +470,28 @@ class SpanRecorder:
         else:
             trace_id = parent.trace_id
             random_id = parent.trace_flags.random_trace_id
-        result = self.sampler.should_sample(context, trace_id, name, kind, attributes, links)
-        # Decision's own methods are untyped; these are their definitions.
-        sampled = result.decision is Decision.RECORD_AND_SAMPLE
-        flags = TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT
+        if self.root is not None:
+            # The sampler's decision, as its should_sample makes it: a parent's
+            # flag (or always_on's yes), else the root's; the parent's trace state.
+            record = sample = self.root if parent is None else self.sampled(parent) is True
+            trace_state = None if parent is None else parent.trace_state
+        else:
+            result = self.sampler.should_sample(context, trace_id, name, kind, attributes, links)
+            # Decision's own methods are untyped; these are their definitions.
+            sample = result.decision is Decision.RECORD_AND_SAMPLE
+            record = result.decision is not Decision.DROP
+            trace_state = result.trace_state
+            attributes = result.attributes
+        flags = TraceFlags.SAMPLED if sample else TraceFlags.DEFAULT
         if random_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
         span_context = SpanContext(
-            trace_id, self.ids.generate_span_id(), False, TraceFlags(flags), result.trace_state
+            trace_id, self.ids.generate_span_id(), False, TraceFlags(flags), trace_state
         )
-        if result.decision is Decision.DROP:
+        if not record:
             return trace.NonRecordingSpan(span_context)
         start = time.time_ns() if start_time is None else start_time
-        return RecordedSpan(self, name, span_context, parent, kind, result.attributes, links, start)
+        return RecordedSpan(self, name, span_context, parent, kind, attributes, links, start)
 
     def sampled(self, parent: SpanContext) -> bool | None:
         """Whether a child of ``parent`` is sampled; None when there is no parent (a root span)."""
@@ -478,18 +524,17 @@ class SpanRecorder:
         context = SpanContext(
             parent.trace_id, self.ids.generate_span_id(), False, flags, parent.trace_state
         )
-        self.processor.on_end(
-            FinishedSpan(
-                name,
-                context,
-                parent,
-                self.tracer.resource,
-                attributes,
-                kind=kind,
-                start_time=start,
-                end_time=time.time_ns() if end is None else end,
-                instrumentation_scope=self.scope,
-                mapping=attributes,
-                plain=not getattr(attributes, "dropped", 0),
-            )
+        finished = FinishedSpan(
+            name,
+            context,
+            parent,
+            self.tracer.resource,
+            attributes,
+            kind=kind,
+            start_time=start,
+            end_time=time.time_ns() if end is None else end,
+            instrumentation_scope=self.scope,
         )
+        finished.mapping = attributes
+        finished.plain = not getattr(attributes, "dropped", 0)
+        self.processor.on_end(finished)

@@ -11,9 +11,12 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -37,7 +40,14 @@ from sample_service import loadgen, logs
 from sample_service.db import normalise_url
 from sample_service.faults import Fault, FaultSwitch
 from sample_service.loadgen import MIX, Workload, check_limits
-from sample_service.logs import EcsJsonFormatter, configure_logging, log_fields, timestamp
+from sample_service.logs import (
+    AccessFields,
+    EcsJsonFormatter,
+    configure_logging,
+    log_access,
+    log_fields,
+    timestamp,
+)
 from sample_service.settings import DEFAULT_DATABASE_URL, Settings
 from sample_service.tracing import otlp_configured, sampler_from, trace_queries
 from tests.support.sample import assert_failed_span
@@ -469,3 +479,59 @@ def test_sampler_follows_the_standard_variables(environ: dict[str, str], descrip
 def test_unknown_sampler_settings_are_refused(environ: dict[str, str], message: str):
     with pytest.raises(ValueError, match=re.escape(message)):
         sampler_from(environ)
+
+
+ids = st.text("0123456789abcdef", min_size=16, max_size=32)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    created=st.floats(min_value=0, max_value=4e9),
+    level=st.sampled_from(["INFO", "ERROR"]),
+    message=st.text(),
+    method=st.text(),
+    status=st.integers(min_value=100, max_value=599),
+    route=st.text(),
+    path=st.text(),
+    duration=st.integers(min_value=0, max_value=10**12),
+    trace_id=ids,
+    span_id=ids,
+)
+def test_the_access_line_is_the_line_of_its_fields(
+    created: float,
+    level: str,
+    message: str,
+    method: str,
+    status: int,
+    route: str,
+    path: str,
+    duration: int,
+    trace_id: str,
+    span_id: str,
+):
+    """Written from a template, byte for byte what the JSON encoder writes of the same fields."""
+    formatter = EcsJsonFormatter('orders "eu" \u00e9')
+    access = AccessFields(method, status, route, path, duration, trace_id, span_id)
+    expected = formatter.line(created, level, "sample_service", message, access.fields())
+    assert formatter.access_line(created, level, "sample_service", message, access) == expected
+
+
+def test_log_access_writes_what_log_fields_would():
+    traced = AccessFields(
+        "GET", 200, "/orders/{order_id}", "/orders/\u00e9", 5, "ab" * 16, "cd" * 8
+    )
+    untraced = traced._replace(trace_id=None, span_id=None)
+    lines = []
+    for write in (log_access, log_fields):
+        stream = io.StringIO()
+        logger = configure_logging(service_name="orders", stream=stream, flush_interval=3600)
+        for access in (traced, untraced):
+            fields: Any = access if write is log_access else access.fields()
+            write(logger, logging.ERROR, "GET /orders/{order_id} 200 0.0 ms", fields)
+        logger.handlers[0].stop()
+        docs = [json.loads(line) for line in stream.getvalue().splitlines()]
+        lines.append([{k: v for k, v in d.items() if k != "@timestamp"} for d in docs])
+    assert lines[0] == lines[1]
+    assert lines[0][0]["trace.id"] == "ab" * 16
+    assert "trace.id" not in lines[0][1]
+    assert lines[0][0]["log.level"] == "ERROR"

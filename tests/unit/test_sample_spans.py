@@ -31,7 +31,7 @@ from opentelemetry.trace import (
     TraceState,
 )
 
-from sample_service.spans import RecordedSpan, SpanRecorder
+from sample_service.spans import CleanAttributes, RecordedSpan, SpanRecorder
 from sample_service.tracing import sampler_from
 
 #: The low 64 bits of the trace ids decide the ratio sampler: under half of 2**64 is sampled at 0.5.
@@ -239,6 +239,29 @@ def test_span_limits_apply_as_in_the_sdk(caplog: pytest.LogCaptureFixture):
     assert span["dropped_events"] > 0
     assert [key for key, _ in span["attributes"]] == ["object", "nothing", "count"]  # the newest
     assert short["attributes"] == [("user_agent.original", "curl")]  # cut to 4 characters
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        SpanLimits(),
+        SpanLimits(max_span_attributes=4),  # the second set fills the span: the oldest dropped
+        SpanLimits(max_span_attribute_length=3),  # values cut
+    ],
+    ids=["default", "full", "cut"],
+)
+def test_clean_attributes_are_kept_as_the_sdk_keeps_any(limits: SpanLimits):
+    """Taken without a check where nothing is to be cleaned, cut, dropped or moved; else as ever."""
+    twins = Twins(SAMPLERS["parentbased_always_on"], limits=limits)
+    later = {"http.response.status_code": 200, "http.route": "/orders/{order_id}"}
+    for start in (twins.sdk.start_span, twins.recorder.start):
+        span = start("GET", None, SpanKind.SERVER, CleanAttributes(ATTRIBUTES), start_time=2)
+        span.set_attributes(CleanAttributes(later))
+        span.set_attributes(CleanAttributes({"url.path": "/orders/6"}))  # again: to the end
+        span.end(end_time=3)
+    sdk, recorded = twins.exported()
+    assert recorded == sdk
+    assert [key for key, _ in recorded[0]["attributes"]][-1] == "url.path"
 
 
 def test_an_exception_leaving_the_span_fails_it_as_in_the_sdk():
