@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := prometheus prometheus-alertmanager chromium wrk
+DEBIAN_PACKAGES := prometheus prometheus-alertmanager chromium wrk valgrind
 # Present when systemd runs the host (sd_booted(3)).
 SYSTEMD_RUN_DIR ?= /run/systemd/system
 
@@ -23,14 +23,15 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Prometheus/promtool, Alertmanager/amtool, Chromium (web page tests) and wrk (bench/)
-# from Debian, when missing. On a host run by systemd, Debian starts Prometheus and
+# Prometheus/promtool, Alertmanager/amtool, Chromium (web page tests), wrk and valgrind
+# (bench/) from Debian, when missing. On a host run by systemd, Debian starts Prometheus and
 # Alertmanager as services on 9090 and 9093, where docker-compose's would go: the
 # ones installed here are only binaries for the tests and the demo, so their
 # services are stopped and disabled (never those of a Prometheus installed before).
 system-deps:
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
-		|| ! command -v chromium >/dev/null || ! command -v wrk >/dev/null; then \
+		|| ! command -v chromium >/dev/null || ! command -v wrk >/dev/null \
+		|| ! command -v valgrind >/dev/null; then \
 		fresh=""; \
 		command -v prometheus >/dev/null || fresh="prometheus"; \
 		command -v prometheus-alertmanager >/dev/null || fresh="$$fresh prometheus-alertmanager"; \
@@ -136,6 +137,7 @@ bench: setup
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/instrumentation.py
 	$(BIN)/python bench/instrumentation_inprocess.py
+	$(BIN)/python bench/instrumentation_instructions.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/rules_eval.py

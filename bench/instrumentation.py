@@ -147,36 +147,61 @@ def service_env(variant: str, database_url: str, sink_url: str) -> dict[str, str
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
+def wrk_command(wrk: str, url: str, script: Path, seconds: int, connections: int) -> list[str]:
+    # A 10 s timeout, so a slow spell shows in the p99 rather than as errors.
+    return [
+        wrk,
+        "--latency",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
+
+
+def wrk_figures(output: str) -> tuple[float, int, float]:
+    """Requests/s, the number of requests and the 99th percentile latency (ms) of a wrk run."""
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"wrk saw errors:\n{output}")
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    count = re.search(r"(\d+) requests in", output)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    if rate is None or count is None or p99 is None:
+        raise RuntimeError(f"no Requests/sec or latency in wrk output:\n{output}")
+    return float(rate.group(1)), int(count.group(1)), float(p99.group(1)) * UNITS[p99.group(2)]
+
+
 def run_wrk(
     wrk: str, url: str, script: Path, seconds: int, connections: int
 ) -> tuple[float, int, float]:
-    """Requests/s, the number of requests and the 99th percentile latency (ms) of one wrk run."""
-    result = subprocess.run(
-        # A 10 s timeout, so a slow spell shows in the p99 rather than as errors.
-        [
-            wrk,
-            "--latency",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    if "Non-2xx" in result.stdout or "Socket errors" in result.stdout:
-        raise RuntimeError(f"wrk saw errors:\n{result.stdout}")
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
-    count = re.search(r"(\d+) requests in", result.stdout)
-    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", result.stdout, re.MULTILINE)
-    if rate is None or count is None or p99 is None:
-        raise RuntimeError(f"no Requests/sec or latency in wrk output:\n{result.stdout}")
-    return float(rate.group(1)), int(count.group(1)), float(p99.group(1)) * UNITS[p99.group(2)]
+    """:func:`wrk_figures` of one wrk run against ``url``."""
+    command = wrk_command(wrk, url, script, seconds, connections)
+    return wrk_figures(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def run_wrk_together(
+    wrk: str, urls: dict[str, str], script: Path, seconds: int, connections: int
+) -> dict[str, tuple[float, int, float]]:
+    """:func:`wrk_figures` of one wrk per URL, all running at the same time."""
+    running = {
+        name: subprocess.Popen(
+            wrk_command(wrk, url, script, seconds, connections),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, url in urls.items()
+    }
+    figures = {}
+    for name, proc in running.items():
+        output, _ = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"wrk failed ({proc.returncode}):\n{output}")
+        figures[name] = wrk_figures(output)
+    return figures
 
 
 def main() -> None:
@@ -198,6 +223,12 @@ def main() -> None:
         help="read: GET one order by id (worst case); mix: the load generator's traffic",
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk's open connections")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="load every variant at the same time (one wrk each), so the machine's speed "
+        "at any moment is the same for all; compare CPU/req (req/s depends on CPU shares)",
+    )
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -239,12 +270,19 @@ def main() -> None:
         for round_ in range(args.rounds):
             shift = round_ % len(VARIANTS)
             order = VARIANTS[shift:] + VARIANTS[:shift]
+            if args.together:
+                before = {v: cpu_seconds(pids[v]) for v in VARIANTS}
+                figures = run_wrk_together(wrk, urls, script, args.seconds, args.connections)
+                spent = {v: cpu_seconds(pids[v]) - before[v] for v in VARIANTS}
             for variant in order:
-                before = cpu_seconds(pids[variant])
-                rps, count, p99 = run_wrk(
-                    wrk, urls[variant], script, args.seconds, args.connections
-                )
-                per_request = (cpu_seconds(pids[variant]) - before) / count * 1e6
+                if not args.together:
+                    before_one = cpu_seconds(pids[variant])
+                    figures = {
+                        variant: run_wrk(wrk, urls[variant], script, args.seconds, args.connections)
+                    }
+                    spent = {variant: cpu_seconds(pids[variant]) - before_one}
+                rps, count, p99 = figures[variant]
+                per_request = spent[variant] / count * 1e6
                 rates[variant].append(rps)
                 cpu[variant].append(per_request)
                 p99s[variant].append(p99)
@@ -263,6 +301,7 @@ def main() -> None:
     print(
         f"database: {args.database}; workload: {args.workload};",
         f"medians of {args.rounds} rounds of {args.seconds} s",
+        "(all variants at once)" if args.together else "",
     )
     tail = {v: statistics.median(p) for v, p in p99s.items()}
     # Each round's variants run back to back, so their ratio in that round is
@@ -271,14 +310,19 @@ def main() -> None:
         v: statistics.median(1 - r / off for r, off in zip(rates[v], rates["off"], strict=True))
         for v in VARIANTS
     }
+    paired_cpu = {
+        v: statistics.median(c / off - 1 for c, off in zip(cpu[v], cpu["off"], strict=True))
+        for v in VARIANTS
+    }
     print(
         f"{'variant':12}{'req/s':>10}{'overhead':>10}{'paired':>9}{'CPU us/req':>12}"
-        f"{'overhead':>10}{'p99 ms':>9}"
+        f"{'overhead':>10}{'paired':>9}{'p99 ms':>9}"
     )
     for v in VARIANTS:
         print(
             f"{v:12}{rate[v]:10.1f}{1 - rate[v] / rate['off']:10.1%}{paired[v]:9.1%}"
-            f"{per_req[v]:12.0f}{per_req[v] / per_req['off'] - 1:10.1%}{tail[v]:9.1f}"
+            f"{per_req[v]:12.0f}{per_req[v] / per_req['off'] - 1:10.1%}{paired_cpu[v]:9.1%}"
+            f"{tail[v]:9.1f}"
         )
 
 

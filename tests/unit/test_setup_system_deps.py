@@ -15,6 +15,10 @@ import pytest
 
 from tests.helpers import ROOT
 
+#: What system-deps looks for on PATH, every one of them.
+ALL_TOOLS = [
+    "prometheus", "prometheus-alertmanager", "promtool", "amtool", "chromium", "wrk", "valgrind"
+]  # fmt: skip
 RECORDER = '#!/bin/sh\necho "${{0##*/}} $*" >> "{log}"\n'
 
 
@@ -47,7 +51,8 @@ def test_the_services_of_freshly_installed_packages_are_stopped_under_systemd(tm
     calls = run_system_deps(tmp_path, [], systemd=True)
     install = [c for c in calls if c.startswith("apt-get install")]
     assert len(install) == 1
-    assert install[0].split()[-4:] == ["prometheus", "prometheus-alertmanager", "chromium", "wrk"]
+    packages = ["prometheus", "prometheus-alertmanager", "chromium", "wrk", "valgrind"]
+    assert install[0].split()[-5:] == packages
     assert calls[-1] == "systemctl disable --now prometheus prometheus-alertmanager"
 
 
@@ -61,11 +66,11 @@ def test_a_prometheus_installed_before_keeps_its_service(tmp_path: Path):
     ("installed", "systemd"),
     [
         ([], False),  # no systemd (a container, this CI): nothing to stop
-        (["prometheus", "prometheus-alertmanager", "promtool", "amtool", "chromium", "wrk"], True),
+        (ALL_TOOLS, True),
     ],
     ids=["no-systemd", "all-installed"],
 )
 def test_nothing_is_stopped_otherwise(tmp_path: Path, installed: list[str], systemd: bool):
     calls = run_system_deps(tmp_path, installed, systemd=systemd)
     assert not [c for c in calls if c.startswith("systemctl")]
-    assert bool([c for c in calls if c.startswith("apt-get")]) == (len(installed) < 6)
+    assert bool([c for c in calls if c.startswith("apt-get")]) == (installed != ALL_TOOLS)
