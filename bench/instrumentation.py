@@ -183,27 +183,6 @@ def run_wrk(
     return wrk_figures(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
-def run_wrk_together(
-    wrk: str, urls: dict[str, str], script: Path, seconds: int, connections: int
-) -> dict[str, tuple[float, int, float]]:
-    """:func:`wrk_figures` of one wrk per URL, all running at the same time."""
-    running = {
-        name: subprocess.Popen(
-            wrk_command(wrk, url, script, seconds, connections),
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for name, url in urls.items()
-    }
-    figures = {}
-    for name, proc in running.items():
-        output, _ = proc.communicate()
-        if proc.returncode:
-            raise RuntimeError(f"wrk failed ({proc.returncode}):\n{output}")
-        figures[name] = wrk_figures(output)
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -223,12 +202,6 @@ def main() -> None:
         help="read: GET one order by id (worst case); mix: the load generator's traffic",
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk's open connections")
-    parser.add_argument(
-        "--together",
-        action="store_true",
-        help="load every variant at the same time (one wrk each), so the machine's speed "
-        "at any moment is the same for all; compare CPU/req (req/s depends on CPU shares)",
-    )
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -270,19 +243,12 @@ def main() -> None:
         for round_ in range(args.rounds):
             shift = round_ % len(VARIANTS)
             order = VARIANTS[shift:] + VARIANTS[:shift]
-            if args.together:
-                before = {v: cpu_seconds(pids[v]) for v in VARIANTS}
-                figures = run_wrk_together(wrk, urls, script, args.seconds, args.connections)
-                spent = {v: cpu_seconds(pids[v]) - before[v] for v in VARIANTS}
             for variant in order:
-                if not args.together:
-                    before_one = cpu_seconds(pids[variant])
-                    figures = {
-                        variant: run_wrk(wrk, urls[variant], script, args.seconds, args.connections)
-                    }
-                    spent = {variant: cpu_seconds(pids[variant]) - before_one}
-                rps, count, p99 = figures[variant]
-                per_request = spent[variant] / count * 1e6
+                before = cpu_seconds(pids[variant])
+                rps, count, p99 = run_wrk(
+                    wrk, urls[variant], script, args.seconds, args.connections
+                )
+                per_request = (cpu_seconds(pids[variant]) - before) / count * 1e6
                 rates[variant].append(rps)
                 cpu[variant].append(per_request)
                 p99s[variant].append(p99)
@@ -301,7 +267,6 @@ def main() -> None:
     print(
         f"database: {args.database}; workload: {args.workload};",
         f"medians of {args.rounds} rounds of {args.seconds} s",
-        "(all variants at once)" if args.together else "",
     )
     tail = {v: statistics.median(p) for v, p in p99s.items()}
     # Each round's variants run back to back, so their ratio in that round is
