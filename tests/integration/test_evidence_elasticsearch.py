@@ -280,10 +280,10 @@ def test_query_error_names_the_reason(es, logs):
     ("variables", "authorization"),
     [
         (
-            {"USERNAME": "elastic", "PASSWORD": "p@ss/w#rd:1"},
+            {"USERNAME": "elastic", "PASSWORD": "p@ss/w#rd:1"},  # pragma: allowlist secret
             "Basic " + base64.b64encode(b"elastic:p@ss/w#rd:1").decode(),
         ),
-        ({"API_KEY": "aWQ6a2V5"}, "ApiKey aWQ6a2V5"),
+        ({"API_KEY": "aWQ6a2V5"}, "ApiKey aWQ6a2V5"),  # pragma: allowlist secret
         ({}, None),
     ],
     ids=["user-and-password", "api-key", "none"],

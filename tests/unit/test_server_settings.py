@@ -112,11 +112,15 @@ def test_settings_repr_masks_url_passwords_and_headers():
     ("variables", "message"),
     [
         (
-            {"PASSWORD": "pw"},
+            {"PASSWORD": "pw"},  # pragma: allowlist secret
             "elasticsearch_password: .*needs SLOCTL_SERVER_ELASTICSEARCH_USERNAME",
         ),
         (
-            {"API_KEY": "aWQ6a2V5", "USERNAME": "elastic", "PASSWORD": "pw"},
+            {
+                "API_KEY": "aWQ6a2V5",  # pragma: allowlist secret
+                "USERNAME": "elastic",
+                "PASSWORD": "pw",  # pragma: allowlist secret
+            },
             "elasticsearch_username: .*either an API key or a user and password",
         ),
     ],
