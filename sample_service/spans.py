@@ -56,6 +56,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
@@ -70,7 +71,16 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
+from opentelemetry.trace import (
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    Tracer,
+    TraceState,
+)
 from opentelemetry.util.types import AnyValue, Attributes
 
 _log = logging.getLogger(__name__)
@@ -138,18 +148,47 @@ class SharedAttributes(BoundedAttributes):
         super().__init__(maxlen, attributes, immutable=True, max_value_len=max_value_len)
 
 
+#: What the OTLP encoder reads off a :class:`FinishedSpan`, in one tuple: trace id,
+#: span id, the parent's span id (None for a root) and whether the parent is
+#: remote, start and end (ns), name, kind, the attributes as they were given,
+#: status, trace state, whether it is plain (no events, no links, nothing
+#: dropped), resource and scope.
+Wire = tuple[
+    int,
+    int,
+    "int | None",
+    bool,
+    int,
+    int,
+    str,
+    SpanKind,
+    Mapping[str, AnyValue],
+    Status,
+    "TraceState | None",
+    bool,
+    Resource,
+    InstrumentationScope,
+]
+
+
 class FinishedSpan(ReadableSpan):
     """The ``ReadableSpan`` a :class:`SpanRecorder` hands the span processors.
 
-    It is the SDK's, with two facts for the OTLP encoder (``sample_service.otlp``):
-    ``mapping``, the attributes as they were given (``attributes`` wraps them
-    in a new read-only view at every read, so a set shared by many spans could
-    not be known again), and ``plain``: no events, no links, nothing dropped.
+    It is the SDK's, with its fields once more as plain values for the OTLP
+    encoder (``sample_service.otlp``): ``wire``, a :data:`Wire`. The recorder
+    has them at hand when the span ends; read through ``ReadableSpan``'s
+    properties they cost a Python call each (and ``attributes`` wraps the
+    attributes in a new read-only view at every read, so a set shared by many
+    spans could not be known again).
     """
 
     #: Set right after it is made (an __init__ of its own would cost a call per span).
-    mapping: Mapping[str, AnyValue]
-    plain: bool
+    wire: Wire
+
+    @property
+    def plain(self) -> bool:
+        """No events, no links, nothing dropped."""
+        return self.wire[11]
 
 
 class RecordedSpan(trace.Span):
@@ -161,6 +200,7 @@ class RecordedSpan(trace.Span):
         "_dropped",
         "_end",
         "_events",
+        "_ids",
         "_kind",
         "_links",
         "_name",
@@ -180,8 +220,11 @@ class RecordedSpan(trace.Span):
         attributes: Mapping[str, AnyValue] | None,
         links: Sequence[Link],
         start: int,
+        ids: tuple[int, int, int | None, bool, TraceState | None],
     ) -> None:
         self._recorder = recorder
+        #: Trace id, span id, the parent's span id and remoteness, trace state.
+        self._ids = ids
         self._name = name
         self._context = context
         self._parent = parent
@@ -298,11 +341,12 @@ class RecordedSpan(trace.Span):
             bounded = BoundedAttributes(None, attributes, immutable=True)
             bounded.dropped = self._dropped
             attributes = bounded
+        resource = recorder.tracer.resource
         finished = FinishedSpan(
             self._name,
             self._context,
             self._parent,
-            recorder.tracer.resource,
+            resource,
             attributes,
             () if self._events is None else self._events,
             () if self._links is None else self._links,
@@ -312,8 +356,23 @@ class RecordedSpan(trace.Span):
             end_time=self._end,
             instrumentation_scope=recorder.scope,
         )
-        finished.mapping = attributes
-        finished.plain = not self._dropped and self._events is None and self._links is None
+        trace_id, span_id, parent_id, remote, trace_state = self._ids
+        finished.wire = (
+            trace_id,
+            span_id,
+            parent_id,
+            remote,
+            self._start,
+            self._end,
+            self._name,
+            self._kind,
+            attributes,
+            self._status,
+            trace_state,
+            not self._dropped and self._events is None and self._links is None,
+            resource,
+            recorder.scope,
+        )
         recorder.processor.on_end(finished)
 
     def __exit__(
@@ -485,13 +544,17 @@ class SpanRecorder:
         flags = TraceFlags.SAMPLED if sample else TraceFlags.DEFAULT
         if random_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
-        span_context = SpanContext(
-            trace_id, self.ids.generate_span_id(), False, TraceFlags(flags), trace_state
-        )
+        span_id = self.ids.generate_span_id()
+        span_context = SpanContext(trace_id, span_id, False, TraceFlags(flags), trace_state)
         if not record:
             return trace.NonRecordingSpan(span_context)
         start = time.time_ns() if start_time is None else start_time
-        return RecordedSpan(self, name, span_context, parent, kind, attributes, links, start)
+        ids = (
+            (trace_id, span_id, None, False, trace_state)
+            if parent is None
+            else (trace_id, span_id, parent.span_id, parent.is_remote, trace_state)
+        )
+        return RecordedSpan(self, name, span_context, parent, kind, attributes, links, start, ids)
 
     def sampled(self, parent: SpanContext) -> bool | None:
         """Whether a child of ``parent`` is sampled; None when there is no parent (a root span)."""
@@ -521,20 +584,41 @@ class SpanRecorder:
         Call it only where :meth:`sampled` says True.
         """
         flags = _SAMPLED_RANDOM if parent.trace_flags.random_trace_id else _SAMPLED
-        context = SpanContext(
-            parent.trace_id, self.ids.generate_span_id(), False, flags, parent.trace_state
+        trace_id, span_id, trace_state = (
+            parent.trace_id,
+            self.ids.generate_span_id(),
+            parent.trace_state,
         )
+        context = SpanContext(trace_id, span_id, False, flags, trace_state)
+        resource = self.tracer.resource
+        if end is None:
+            end = time.time_ns()
         finished = FinishedSpan(
             name,
             context,
             parent,
-            self.tracer.resource,
+            resource,
             attributes,
             kind=kind,
+            status=_UNSET,
             start_time=start,
-            end_time=time.time_ns() if end is None else end,
+            end_time=end,
             instrumentation_scope=self.scope,
         )
-        finished.mapping = attributes
-        finished.plain = not getattr(attributes, "dropped", 0)
+        finished.wire = (
+            trace_id,
+            span_id,
+            parent.span_id,
+            parent.is_remote,
+            start,
+            end,
+            name,
+            kind,
+            attributes,
+            _UNSET,
+            trace_state,
+            not getattr(attributes, "dropped", 0),
+            resource,
+            self.scope,
+        )
         self.processor.on_end(finished)

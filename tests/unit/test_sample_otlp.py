@@ -8,6 +8,7 @@ two must decode to the same ``ExportTraceServiceRequest``.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,6 +58,12 @@ REMOTE = SpanContext(
     is_remote=True,
     trace_flags=TraceFlags(TraceFlags.SAMPLED),
     trace_state=TraceState([("vendor", "a1"), ("other", "b2")]),
+)
+REMOTE_PLAIN = SpanContext(
+    trace_id=0x1AF7651916CD43DD8448EB211C80319D,
+    span_id=0xC7AD6B7169203332,
+    is_remote=True,
+    trace_flags=TraceFlags(TraceFlags.SAMPLED),
 )
 
 
@@ -145,7 +152,12 @@ def recorder_spans(limits: SpanLimits | None = None) -> list[ReadableSpan]:
     assert recorder is not None
     shared = recorder.attributes({"db.system.name": "sqlite", "db.query.text": "SELECT 1"})
     for i in range(30):
-        parent = set_span_in_context(NonRecordingSpan(REMOTE)) if i % 3 == 0 else None
+        # A remote parent with a trace state, one without, and no parent.
+        parent = (
+            set_span_in_context(NonRecordingSpan([REMOTE, REMOTE_PLAIN][i % 3]))
+            if i % 3 < 2
+            else None
+        )
         span = recorder.start(
             "GET",
             context=parent,
@@ -178,12 +190,72 @@ def test_spans_of_the_service_recorder_decode_to_what_the_library_encodes(
     assert 0 < len(plain) < len(spans)  # events, links and drops are not plain
     if limits is not None:  # five attributes on three places: every server span dropped some
         assert not plain & {s.context.span_id for s in spans if s.kind == SpanKind.SERVER}
+    # Plain spans with no trace state are written from their wire, the others field by field.
+    short = {s.context.span_id for s in spans if s.plain and not s.context.trace_state}  # type: ignore[attr-defined]
+    assert 0 < len(short) < len(plain)
     encoder = SpanEncoder()
+    written = spy_on_finished(monkeypatch)
     first = encoder.encode(spans)
+    assert sorted(written) == sorted(short)
     assert encoder.encode(spans) == first  # the shared attributes and statuses kept
     assert_same_as_library(spans, encoder)
     monkeypatch.setattr(otlp, "_IDENTITY_CACHE_SIZE", 2)
+    monkeypatch.setattr(otlp, "SET_CACHE_SIZE", 2)
     assert SpanEncoder().encode(spans) == first
+
+
+def spy_on_finished(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The span ids of the spans ``SpanEncoder.finished`` writes, from now on."""
+    written: list[int] = []
+    finished = SpanEncoder.finished
+
+    def spy(self: SpanEncoder, wire: Any) -> bytes:
+        written.append(wire[1])
+        return finished(self, wire)
+
+    monkeypatch.setattr(SpanEncoder, "finished", spy)
+    return written
+
+
+def test_kept_attribute_sets_tell_one_from_true_and_zero_from_minus_zero(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Whole sets are kept by their items and their values' types, and only sets whose equal
+    values always encode alike: 1 == True == 1.0 and 0.0 == -0.0, in different bytes."""
+    provider = TracerProvider(resource=RESOURCE)
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    recorder = SpanRecorder.of(provider.get_tracer("sample_service"))
+    assert recorder is not None
+    values: list[Any] = [1, True, 1.0, 1, True, 0.0, -0.0, 0.0, (1,), (True,), (1,), "1", 1]
+    for value in values:
+        recorder.start("GET", kind=SpanKind.SERVER, attributes={"v": value, "k": "x"}).end()
+    spans = list(memory.get_finished_spans())
+    written = spy_on_finished(monkeypatch)
+    encoder = SpanEncoder()
+    request = decoded(encoder.encode(spans))
+    assert len(written) == len(values)
+    assert request == encode_spans(spans)
+    got = [s.attributes[0].value for s in request.resource_spans[0].scope_spans[0].spans]
+    kinds = [v.WhichOneof("value") for v in got]
+    assert kinds[:5] == ["int_value", "bool_value", "double_value", "int_value", "bool_value"]
+    assert [math.copysign(1, v.double_value) for v in got[5:8]] == [1, -1, 1]
+    assert [[x.WhichOneof("value") for x in v.array_value.values] for v in got[8:11]] == [
+        ["int_value"],
+        ["bool_value"],
+        ["int_value"],
+    ]
+    # Only the sets of strings, integers and booleans were kept: (1, "x"), (True, "x"),
+    # ("1", "x").
+    assert len(encoder._sets) == 3
+    assert encoder.encode(spans) == encoder.encode(spans)
+
+
+def test_an_unhashable_attribute_value_is_encoded_without_the_set_cache():
+    encoder = SpanEncoder()
+    odd = {"list": [1, 2], "k": "v"}
+    assert encoder.attribute_set(odd) == encoder.attributes(b"\x4a", odd)
+    assert encoder._sets == {}
 
 
 def test_one_and_true_and_their_tuples_are_not_mistaken_for_each_other():
