@@ -32,7 +32,10 @@ how much more the instrumented service has to do per request, the same on
 any machine with this Python and these libraries.
 
 Run: ``.venv/bin/python bench/instrumentation_instructions.py [--requests 768]
-[--workload read|mix] [--database sqlite|postgresql]``; about 10 minutes.
+[--workload read|mix] [--database sqlite|postgresql] [--variants on,on+otlp]
+[--keep DIR]``; about 10 minutes. With ``--keep``, each variant's dump is kept
+as ``DIR/callgrind.<variant>``, for ``callgrind_annotate --inclusive=yes``
+to say where the instructions went.
 """
 
 from __future__ import annotations
@@ -137,6 +140,9 @@ def measure(variant: str, args: argparse.Namespace, workdir: Path, sink_url: str
             line for line in dumps[-1].read_text().splitlines() if line.startswith("summary:")
         )
         total = int(summary.split()[1])
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(dumps[-1], args.keep / f"callgrind.{out.name}")
     return total / args.requests
 
 
@@ -147,7 +153,21 @@ def main() -> None:
     parser.add_argument(
         "--database", choices=["sqlite", "postgresql"], default="sqlite", help="as in wrk's bench"
     )
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated variants to count, with 'off' always ({', '.join(VARIANTS)})",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="directory to keep each variant's callgrind dump in (for callgrind_annotate)",
+    )
     args = parser.parse_args()
+    variants = ["off", *(v for v in args.variants.split(",") if v and v != "off")]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"--variants: unknown {', '.join(unknown)} (known: {', '.join(VARIANTS)})")
     for tool in ("valgrind", "callgrind_control"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is required: apt-get install -y valgrind")
@@ -161,7 +181,7 @@ def main() -> None:
         ):
             sink_url = f"http://127.0.0.1:{sink_port}"
             with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = {v: pool.submit(measure, v, args, workdir, sink_url) for v in VARIANTS}
+                futures = {v: pool.submit(measure, v, args, workdir, sink_url) for v in variants}
                 per_request = {v: f.result() for v, f in futures.items()}
     print(
         f"database: {args.database}; workload: {args.workload}; "
