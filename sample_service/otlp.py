@@ -74,6 +74,7 @@ _KINDS = {
 CACHE_SIZE = 4096
 
 _SMALL = [bytes((n,)) for n in range(0x80)]
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _fixed64 = struct.Struct("<Q").pack
 _fixed32 = struct.Struct("<I").pack
 _double = struct.Struct("<d").pack
@@ -84,7 +85,8 @@ _KIND_FIELDS = {id(kind): b"\x30" + _SMALL[number] for kind, number in _KINDS.it
 #: Encoded parts kept by the identity of the object they encode (held, so the id stays its).
 _IDENTITY_CACHE_SIZE = 256
 #: Whole attribute sets kept (a server span's, made anew for every request, mostly repeat).
-SET_CACHE_SIZE = 1024
+#: Few: the key holds the values, which a client chooses (``url.path``, ``user_agent.original``).
+SET_CACHE_SIZE = 256
 #: Value types whose equal values always encode alike (not float: 0.0 == -0.0; not tuple:
 #: (1,) == (True,)); a set of only these can be kept.
 _SAME_WHEN_EQUAL = frozenset((str, int, bool))
@@ -130,6 +132,8 @@ def _any_value(value: Any) -> bytes:
     if isinstance(value, str):
         return _field(b"\x0a", value.encode())
     if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:  # as the library: the attribute is left out
+            raise ValueError(f"Value out of range: {value}")
         return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)  # int64: two's complement
     if isinstance(value, float):
         return b"\x21" + _double(value)
@@ -151,7 +155,7 @@ class SpanEncoder:
     """Writes span batches as ``ExportTraceServiceRequest`` bytes; keeps encoded attributes."""
 
     def __init__(self) -> None:
-        self._attributes: dict[tuple[str, type, Any], bytes] = {}
+        self._attributes: dict[tuple[bytes, str, type, Any], bytes] = {}
         #: Attribute sets shared by many spans (a statement's, made once) and statuses.
         self._by_identity: dict[int, tuple[object, bytes]] = {}
         #: Whole attribute sets of only strings, integers and booleans, by their
@@ -205,7 +209,9 @@ class SpanEncoder:
         kept = self._tails.get(key)
         if kept is None:
             kept = _field(b"\x2a", name.encode()) if name else b""
-            kept += _KIND_FIELDS[id(kind)] + self.status(status)
+            # Not through status(): a status kept here need not be kept there too, where
+            # the new status of every failed request would push the statements' sets out.
+            kept += _KIND_FIELDS[id(kind)] + _status_field(status)
             kept += _FLAGS_REMOTE if remote else _FLAGS_LOCAL
             if len(self._tails) >= _IDENTITY_CACHE_SIZE:
                 self._tails.clear()
@@ -261,12 +267,7 @@ class SpanEncoder:
         """The ``status`` field (the same few statuses again and again: kept by identity)."""
         kept = self._kept(status)
         if kept is None:
-            body = b""
-            if status.description:
-                body = _field(b"\x12", status.description.encode())
-            if status.status_code.value:
-                body += b"\x18" + _SMALL[status.status_code.value]
-            kept = self._keep(status, _field(b"\x7a", body))
+            kept = self._keep(status, _status_field(status))
         return kept
 
     def attributes(self, tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
@@ -281,7 +282,9 @@ class SpanEncoder:
             # differ in bits (0.0 and -0.0), equal tuples in the types of
             # their items ((1,) and (True,)); the class keeps 1 and True apart.
             cacheable = kind is str or kind is int or kind is bool
-            cached = cache.get((key, kind, value)) if cacheable else None
+            # The tag is part of the key: the same pair is another field in a resource,
+            # an event or a link.
+            cached = cache.get((tag, key, kind, value)) if cacheable else None
             if cached is None:
                 try:
                     cached = _field(tag, _key_value(key, value))
@@ -291,7 +294,7 @@ class SpanEncoder:
                 if cacheable:
                     if len(cache) >= CACHE_SIZE:
                         cache.clear()
-                    cache[(key, kind, value)] = cached
+                    cache[(tag, key, kind, value)] = cached
             parts.append(cached)
         return b"".join(parts)
 
@@ -405,6 +408,15 @@ class SpanEncoder:
         if scope.version:
             body += _field(b"\x12", scope.version.encode())
         return body + self.attributes(b"\x1a", scope.attributes)
+
+
+def _status_field(status: Status) -> bytes:
+    body = b""
+    if status.description:
+        body = _field(b"\x12", status.description.encode())
+    if status.status_code.value:
+        body += b"\x18" + _SMALL[status.status_code.value]
+    return _field(b"\x7a", body)
 
 
 def _group(

@@ -581,7 +581,8 @@ class SpanRecorder:
     ) -> None:
         """A sampled span of ``parent`` from ``start`` to ``end`` (now if None), in ns.
 
-        Call it only where :meth:`sampled` says True.
+        Call it only where :meth:`sampled` says True; ``attributes`` must not
+        change afterwards (a set made by :meth:`attributes` cannot).
         """
         flags = _SAMPLED_RANDOM if parent.trace_flags.random_trace_id else _SAMPLED
         trace_id, span_id, trace_state = (

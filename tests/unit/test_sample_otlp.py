@@ -20,6 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
     Link,
@@ -141,11 +142,13 @@ def test_the_kept_attributes_give_the_same_bytes_on_every_batch(monkeypatch: pyt
     assert len(small._attributes) <= 5
 
 
-def recorder_spans(limits: SpanLimits | None = None) -> list[ReadableSpan]:
+def recorder_spans(
+    limits: SpanLimits | None = None, sampler: Sampler | None = None
+) -> list[ReadableSpan]:
     """Spans as the service makes them (sample_service.spans): plain ones and every other kind."""
     memory = InMemorySpanExporter()
     provider = TracerProvider(
-        resource=Resource.create({"service.name": "orders"}), span_limits=limits
+        resource=Resource.create({"service.name": "orders"}), span_limits=limits, sampler=sampler
     )
     provider.add_span_processor(SimpleSpanProcessor(memory))
     recorder = SpanRecorder.of(provider.get_tracer("sample_service", "1.0.0"))
@@ -166,6 +169,13 @@ def recorder_spans(limits: SpanLimits | None = None) -> list[ReadableSpan]:
             links=[Link(REMOTE, {"link.kind": "follows"})] if i % 5 == 0 else (),
         )
         recorder.child("SELECT", SpanKind.CLIENT, span.get_span_context(), shared, 1, 2)
+        # A span of a local parent, its name changed, an attribute set after its start.
+        inner = recorder.start(
+            "handler", context=set_span_in_context(span), attributes={"step": i % 2}
+        )
+        inner.update_name(f"handler {i % 3}")
+        inner.set_attribute("late", i % 2 == 0)
+        inner.end()
         if i % 4 == 0:
             span.record_exception(ValueError("bad ü"))
             span.set_status(Status(StatusCode.ERROR, "ValueError: bad ü"))
@@ -177,14 +187,18 @@ def recorder_spans(limits: SpanLimits | None = None) -> list[ReadableSpan]:
 
 
 @pytest.mark.parametrize(
-    "limits",
-    [None, SpanLimits(max_span_attributes=3, max_span_attribute_length=4)],
-    ids=["default-limits", "attributes-dropped"],
+    ("limits", "sampler"),
+    [
+        (None, None),
+        (SpanLimits(max_span_attributes=3, max_span_attribute_length=4), None),
+        (None, ParentBasedTraceIdRatio(1.0)),
+    ],
+    ids=["default-limits", "attributes-dropped", "parent-based-ratio"],
 )
 def test_spans_of_the_service_recorder_decode_to_what_the_library_encodes(
-    monkeypatch: pytest.MonkeyPatch, limits: SpanLimits | None
+    monkeypatch: pytest.MonkeyPatch, limits: SpanLimits | None, sampler: Sampler | None
 ):
-    spans = recorder_spans(limits)
+    spans = recorder_spans(limits, sampler)
     assert {type(s) for s in spans} == {FinishedSpan}
     plain = {s.context.span_id for s in spans if s.plain}  # type: ignore[attr-defined]
     assert 0 < len(plain) < len(spans)  # events, links and drops are not plain
@@ -249,6 +263,49 @@ def test_kept_attribute_sets_tell_one_from_true_and_zero_from_minus_zero(
     # ("1", "x").
     assert len(encoder._sets) == 3
     assert encoder.encode(spans) == encoder.encode(spans)
+
+
+def test_a_pair_kept_in_one_place_is_written_as_its_own_field_in_another():
+    """The same key and value as a resource's, an event's, a link's and a span's attribute:
+    each its own field number, in whichever order the batches bring them."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource({"k": "v"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    recorder = SpanRecorder.of(provider.get_tracer("sample_service"))
+    assert recorder is not None
+    recorder.start("resource only").end()
+    with_event = recorder.start("event")
+    with_event.add_event("e", {"k": "v"})
+    with_event.end()
+    recorder.start("link", links=[Link(REMOTE_PLAIN, {"k": "v"})]).end()
+    recorder.start("span", attributes={"k": "v"}).end()
+    spans = list(memory.get_finished_spans())
+    for batches in (spans, spans[::-1]):
+        encoder = SpanEncoder()
+        for one in batches:
+            assert decoded(encoder.encode([one])) == encode_spans([one]), one.name
+
+
+def test_integers_out_of_the_int64_range_are_left_out_as_the_library_does(
+    caplog: pytest.LogCaptureFixture,
+):
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=RESOURCE)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    recorder = SpanRecorder.of(provider.get_tracer("sample_service"))
+    assert recorder is not None
+    values = {"big": 2**64 + 5, "small": -(2**63) - 1, "max": 2**63 - 1, "min": -(2**63)}
+    recorder.start("GET", attributes=values).end()
+    spans = list(memory.get_finished_spans())
+    with caplog.at_level(logging.ERROR, logger="sample_service.otlp"):
+        request = decoded(SpanEncoder().encode(spans))
+    assert request == encode_spans(spans)
+    [written] = request.resource_spans[0].scope_spans[0].spans
+    assert {a.key: a.value.int_value for a in written.attributes} == {
+        "max": 2**63 - 1,
+        "min": -(2**63),
+    }
+    assert "out of range" in caplog.text
 
 
 def test_an_unhashable_attribute_value_is_encoded_without_the_set_cache():
