@@ -137,7 +137,7 @@ bench: setup
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/instrumentation.py
 	$(BIN)/python bench/instrumentation_inprocess.py
-	$(BIN)/python bench/instrumentation_instructions.py
+	$(BIN)/python bench/instrumentation_instructions.py --repeat 3
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/rules_eval.py

@@ -33,9 +33,12 @@ any machine with this Python and these libraries.
 
 Run: ``.venv/bin/python bench/instrumentation_instructions.py [--requests 768]
 [--workload read|mix] [--database sqlite|postgresql] [--variants on,on+otlp]
-[--keep DIR]``; about 10 minutes. With ``--keep``, each variant's dump is kept
-as ``DIR/callgrind.<variant>``, for ``callgrind_annotate --inclusive=yes``
-to say where the instructions went.
+[--repeat N] [--keep DIR]``; about 5 minutes a run. Counts of the same
+variant differ by up to 2 % from run to run (how the requests of 16
+connections fall into the event loop's turns; a fixed ``PYTHONHASHSEED`` does
+not help): ``--repeat 3`` gives the medians of three runs. With ``--keep``,
+each run's dump is kept as ``DIR/callgrind.<variant>-<run>``, for
+``callgrind_annotate --inclusive=yes`` to say where the instructions went.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import contextlib
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,10 +107,12 @@ def callgrind_control(*args: str) -> None:
     subprocess.run(["callgrind_control", *args], check=True, capture_output=True, text=True)
 
 
-def measure(variant: str, args: argparse.Namespace, workdir: Path, sink_url: str) -> float:
-    """Instructions per request of ``variant``."""
+def measure(
+    variant: str, run: int, args: argparse.Namespace, workdir: Path, sink_url: str
+) -> float:
+    """Instructions per request of ``variant`` in its ``run``-th run."""
     port = free_port()
-    out = workdir / variant.replace("%", "pc").replace("+", "_")
+    out = workdir / f"{variant.replace('%', 'pc').replace('+', '_')}-{run}"
     out.mkdir()
     with contextlib.ExitStack() as stack:
         database_url = stack.enter_context(database(args.database, variant, out))
@@ -142,7 +148,7 @@ def measure(variant: str, args: argparse.Namespace, workdir: Path, sink_url: str
         total = int(summary.split()[1])
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)
-            shutil.copy(dumps[-1], args.keep / f"callgrind.{out.name}")
+            shutil.copy(dumps[-1], args.keep / f"callgrind.{out.name}")  # variant-run
     return total / args.requests
 
 
@@ -156,7 +162,15 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         default=",".join(VARIANTS),
-        help=f"comma-separated variants to count, with 'off' always ({', '.join(VARIANTS)})",
+        # argparse formats help with %: the @10% variant's sign doubled.
+        help="comma-separated variants to count, with 'off' always "
+        f"({', '.join(VARIANTS).replace('%', '%%')})",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of every variant; with more than one, the medians (counts vary by ~2 %%)",
     )
     parser.add_argument(
         "--keep",
@@ -180,12 +194,22 @@ def main() -> None:
             workdir / "sink.log",
         ):
             sink_url = f"http://127.0.0.1:{sink_port}"
+            runs: dict[str, list[float]] = {v: [] for v in variants}
             with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = {v: pool.submit(measure, v, args, workdir, sink_url) for v in variants}
-                per_request = {v: f.result() for v, f in futures.items()}
+                for run in range(1, args.repeat + 1):
+                    futures = {
+                        v: pool.submit(measure, v, run, args, workdir, sink_url) for v in variants
+                    }
+                    for variant, future in futures.items():
+                        runs[variant].append(future.result())
+                    if args.repeat > 1:
+                        counts = "  ".join(f"{v} {runs[v][-1]:,.0f}" for v in variants)
+                        print(f"run {run}: {counts}", flush=True)
+    per_request = {v: statistics.median(counts) for v, counts in runs.items()}
     print(
         f"database: {args.database}; workload: {args.workload}; "
         f"{args.requests} requests, {CONNECTIONS} connections; instructions per request"
+        + (f", medians of {args.repeat} runs" if args.repeat > 1 else "")
     )
     print(f"{'variant':14}{'instructions':>14}{'overhead':>10}")
     for variant, count in per_request.items():
