@@ -198,11 +198,13 @@ def log_access(logger: logging.Logger, level: int, message: str, access: AccessF
     if not logger.isEnabledFor(level):
         return
     handlers = logger.handlers
-    if access.trace_id is None or access.span_id is None or len(handlers) != 1:
-        log_fields(logger, level, message, access.fields())
-        return
-    handler = handlers[0]
-    if not isinstance(handler, BackgroundHandler):
+    handler = handlers[0] if len(handlers) == 1 else None
+    # The template is for the service's own handler and a traced request; else as usual.
+    if (
+        access.trace_id is None
+        or access.span_id is None
+        or not isinstance(handler, BackgroundHandler)
+    ):
         log_fields(logger, level, message, access.fields())
     elif level >= handler.level:
         name = logging.getLevelName(level)

@@ -175,9 +175,10 @@ class SpanEncoder:
         return encoded
 
     def span_attributes(self, attributes: Mapping[str, Any] | None) -> bytes:
-        """A span's attributes; a read-only set shared by many spans is encoded once."""
+        """A span's attributes: a read-only set shared by many spans kept by identity,
+        any other set by :meth:`attribute_set`."""
         if type(attributes) is not SharedAttributes:
-            return self.attributes(b"\x4a", attributes)
+            return self.attribute_set(attributes) if attributes else b""
         kept = self._kept(attributes)
         if kept is None:
             kept = self._keep(attributes, self.attributes(b"\x4a", attributes))
@@ -254,13 +255,7 @@ class SpanEncoder:
                 0x41,
                 end,
             )
-        if type(attributes) is SharedAttributes:
-            kept = self._kept(attributes)
-            if kept is None:
-                kept = self._keep(attributes, self.attributes(b"\x4a", attributes))
-        else:
-            kept = self.attribute_set(attributes)
-        body = head + self.tail(name, kind, status, remote) + kept
+        body = head + self.tail(name, kind, status, remote) + self.span_attributes(attributes)
         return b"\x12" + _length(len(body)) + body
 
     def status(self, status: Status) -> bytes:

@@ -148,6 +148,11 @@ class SharedAttributes(BoundedAttributes):
         super().__init__(maxlen, attributes, immutable=True, max_value_len=max_value_len)
 
 
+#: A span's trace id, span id, its parent's span id (None for a root) and whether the
+#: parent is remote, and its trace state: kept as plain values when the span starts
+#: (read off the ``SpanContext`` again, each is a Python call).
+SpanIds = tuple[int, int, "int | None", bool, "TraceState | None"]
+
 #: What the OTLP encoder reads off a :class:`FinishedSpan`, in one tuple: trace id,
 #: span id, the parent's span id (None for a root) and whether the parent is
 #: remote, start and end (ns), name, kind, the attributes as they were given,
@@ -220,7 +225,7 @@ class RecordedSpan(trace.Span):
         attributes: Mapping[str, AnyValue] | None,
         links: Sequence[Link],
         start: int,
-        ids: tuple[int, int, int | None, bool, TraceState | None],
+        ids: SpanIds,
     ) -> None:
         self._recorder = recorder
         #: Trace id, span id, the parent's span id and remoteness, trace state.
@@ -341,39 +346,20 @@ class RecordedSpan(trace.Span):
             bounded = BoundedAttributes(None, attributes, immutable=True)
             bounded.dropped = self._dropped
             attributes = bounded
-        resource = recorder.tracer.resource
-        finished = FinishedSpan(
+        recorder.hand_over(
             self._name,
             self._context,
             self._parent,
-            resource,
-            attributes,
-            () if self._events is None else self._events,
-            () if self._links is None else self._links,
-            self._kind,
-            status=self._status,
-            start_time=self._start,
-            end_time=self._end,
-            instrumentation_scope=recorder.scope,
-        )
-        trace_id, span_id, parent_id, remote, trace_state = self._ids
-        finished.wire = (
-            trace_id,
-            span_id,
-            parent_id,
-            remote,
-            self._start,
-            self._end,
-            self._name,
+            self._ids,
             self._kind,
             attributes,
             self._status,
-            trace_state,
-            not self._dropped and self._events is None and self._links is None,
-            resource,
-            recorder.scope,
+            self._start,
+            self._end,
+            plain=not self._dropped and self._events is None and self._links is None,
+            events=() if self._events is None else self._events,
+            links=() if self._links is None else self._links,
         )
-        recorder.processor.on_end(finished)
 
     def __exit__(
         self,
@@ -590,35 +576,65 @@ class SpanRecorder:
             self.ids.generate_span_id(),
             parent.trace_state,
         )
-        context = SpanContext(trace_id, span_id, False, flags, trace_state)
+        self.hand_over(
+            name,
+            SpanContext(trace_id, span_id, False, flags, trace_state),
+            parent,
+            (trace_id, span_id, parent.span_id, parent.is_remote, trace_state),
+            kind,
+            attributes,
+            _UNSET,
+            start,
+            time.time_ns() if end is None else end,
+            plain=not getattr(attributes, "dropped", 0),
+        )
+
+    def hand_over(
+        self,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        ids: SpanIds,
+        kind: SpanKind,
+        attributes: Mapping[str, AnyValue],
+        status: Status,
+        start: int,
+        end: int,
+        *,
+        plain: bool,
+        events: Sequence[Event] = (),
+        links: Sequence[Link] = (),
+    ) -> None:
+        """Hand the processors the finished span: a :class:`FinishedSpan` and its wire."""
         resource = self.tracer.resource
-        if end is None:
-            end = time.time_ns()
         finished = FinishedSpan(
             name,
             context,
             parent,
             resource,
             attributes,
-            kind=kind,
-            status=_UNSET,
+            events,
+            links,
+            kind,
+            status=status,
             start_time=start,
             end_time=end,
             instrumentation_scope=self.scope,
         )
+        trace_id, span_id, parent_id, remote, trace_state = ids
         finished.wire = (
             trace_id,
             span_id,
-            parent.span_id,
-            parent.is_remote,
+            parent_id,
+            remote,
             start,
             end,
             name,
             kind,
             attributes,
-            _UNSET,
+            status,
             trace_state,
-            not getattr(attributes, "dropped", 0),
+            plain,
             resource,
             self.scope,
         )

@@ -29,10 +29,11 @@ import httpx
 import pytest
 import yaml
 
-from sloctl.demo import DEFAULT_PORTS, Demo, DemoConfig
+from sloctl.demo import DEFAULT_PORTS
 from sloctl.oncall.config import load_oncall
 from sloctl.spec.loader import load_specs
 from tests.helpers import ROOT, clean_env, require_binary
+from tests.support.demo import prepared_demo
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -223,18 +224,7 @@ def test_demo_reports_budgets_pages_the_server_and_stops_cleanly(tmp_path: Path)
 def test_demo_work_directory_is_prepared_from_the_specs(tmp_path: Path):
     """Before any process starts: tokens, routing to the server, rules, Prometheus config."""
     promtool = require_binary("promtool")
-    ports = {
-        "orders": 1801,
-        "server": 1808,
-        "prometheus": 1909,
-        "alertmanager": 1903,
-        "inbox": 1899,
-    }
-    config = DemoConfig(
-        workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports, oncall_config=ROOT / "oncall.yaml"
-    )
-    runner = Demo(config, print)
-    runner.prepare()
+    runner = prepared_demo(tmp_path)
 
     # The server's copy of the on-call file: valid, every channel to the inbox, nothing else.
     copy = load_oncall(tmp_path / "oncall.yaml")
@@ -255,7 +245,7 @@ def test_demo_work_directory_is_prepared_from_the_specs(tmp_path: Path):
         assert token.stat().st_mode & 0o777 == 0o600
         assert len(token.read_text()) >= 32
     tokens = dict(runner.tokens)
-    Demo(config, print).prepare()
+    prepared_demo(tmp_path)
     assert {n: (tmp_path / f"{n}-token").read_text() for n in tokens} == tokens, "tokens are kept"
 
     manager = yaml.safe_load((tmp_path / "rules" / "alertmanager.yml").read_text())

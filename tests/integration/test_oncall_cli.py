@@ -17,9 +17,9 @@ from prometheus_client import CollectorRegistry
 
 from server.app import create_app
 from server.settings import Settings
-from sloctl.demo import Demo, DemoConfig
 from sloctl.oncall.config import load_oncall
 from tests.helpers import ROOT, clean_env, require_binary
+from tests.support.demo import prepared_demo
 from tests.support.server import serve_in_thread
 
 pytestmark = pytest.mark.integration
@@ -182,18 +182,7 @@ def test_apply_oncall_needs_a_server(tmp_path: Path) -> None:
 
 def test_demo_gives_its_server_a_copy_of_the_sample(tmp_path: Path) -> None:
     require_binary("promtool")
-    ports = {
-        "orders": 1801,
-        "server": 1808,
-        "prometheus": 1909,
-        "alertmanager": 1903,
-        "inbox": 1899,
-    }
-    config = DemoConfig(
-        workdir=tmp_path, specs=ROOT / "slo_specs", ports=ports, oncall_config=ROOT / "oncall.yaml"
-    )
-    runner = Demo(config, print)
-    runner.prepare()
+    runner = prepared_demo(tmp_path)
     copy = tmp_path / "oncall.yaml"
     # The sample's schedules and policies as they are; its channels go to the demo's inbox
     # (tests/integration/test_demo.py checks those).
